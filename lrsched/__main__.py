@@ -1,0 +1,7 @@
+"""``python -m lrsched``: the command line."""
+
+import sys
+
+from lrsched.cli import main
+
+sys.exit(main())

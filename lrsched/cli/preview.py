@@ -1,0 +1,78 @@
+"""``lrsched preview SPEC``: a schedule's phases as a table, or its picture."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from lrsched.schedules import Schedule, from_spec
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps > 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def register(sub) -> None:
+    p = sub.add_parser("preview", help="show a schedule: phase table, or a picture with --out",
+                       description="Show a schedule given by a spec string, e.g. "
+                                   "'wsd:total_steps=10000,warmup=500,decay_steps=2000'.")
+    p.add_argument("spec", help="schedule spec: NAME or NAME:key=value,...")
+    p.add_argument("--steps", type=positive_int, help="steps to show (default: the run)")
+    p.add_argument("--peak-lr", type=positive_float, help="peak LR, to show LRs")
+    p.add_argument("--out", help="write a picture here (.png, .svg, .pdf) instead of a table")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    schedule = from_spec(args.spec)
+    if args.out:
+        from lrsched.plot import save_figure, schedule_figure
+
+        save_figure(schedule_figure(schedule, args.steps, args.peak_lr), args.out)
+        print(f"wrote {args.out}")
+    else:
+        print(phase_table(schedule, args.steps, args.peak_lr))
+    return 0
+
+
+def phase_table(schedule: Schedule, steps: int | None = None,
+                peak_lr: float | None = None) -> str:
+    """One row per phase: its steps and the multiplier (and LR) at its first and last step."""
+    n = steps or schedule.preview_steps()
+    rows = [("phase", "steps", "multiplier", *(["lr"] if peak_lr else []))]
+    for phase in schedule.phases():
+        if phase.start >= n:
+            break
+        last = n - 1 if phase.end is None else min(phase.end, n) - 1
+        a, b = schedule(phase.start), schedule(last)
+        span = f"{phase.start}-{last}" + ("..." if phase.end is None else "")
+        row = [phase.name, span, f"{a:.4g} -> {b:.4g}"]
+        if peak_lr:
+            row.append(f"{a * peak_lr:.4g} -> {b * peak_lr:.4g}")
+        rows.append(tuple(row))
+    if schedule.total_steps is not None and schedule.total_steps < n:
+        final = schedule(schedule.total_steps)
+        rows.append(("after the run", f"{schedule.total_steps}-", f"{final:.4g}",
+                     *([f"{final * peak_lr:.4g}"] if peak_lr else [])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    import numpy as np
+
+    mean = float(np.mean(schedule(np.arange(n))))
+    return "\n".join([schedule.to_spec(), *lines, f"{n} steps shown; mean multiplier {mean:.4g}"])

@@ -1,0 +1,74 @@
+"""Pictures of schedules (matplotlib, imported only when a picture is asked for)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+
+import numpy as np
+
+from lrsched.schedules import Schedule
+
+
+def plot_schedule(schedule: Schedule, ax=None, steps: int | None = None,
+                  peak_lr: float | None = None, **line_kw):
+    """Draw ``schedule`` over ``steps`` steps on ``ax`` (a new figure if None).
+
+    The y axis is the LR when ``peak_lr`` is given, else the multiplier; dotted lines
+    mark where phases begin. Returns the axes.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.subplots(figsize=(6, 3), layout="constrained")[1]
+    n = steps or schedule.preview_steps()
+    t = np.arange(n)
+    ax.plot(t, schedule(t) * (peak_lr or 1.0), **line_kw)
+    phases = [p for p in schedule.phases() if p.start < n]
+    for p in phases:
+        if p.start > 0:
+            ax.axvline(p.start, color="0.6", lw=0.8, ls=":", zorder=0)
+        if len(phases) <= 8:
+            ax.text(p.start, 1.0, f" {p.name}", transform=ax.get_xaxis_transform(),
+                    fontsize=7, color="0.4", va="top", clip_on=True)
+    ax.set_xlim(0, max(n - 1, 1))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate" if peak_lr else "LR multiplier")
+    spec = schedule.to_spec()
+    ax.set_title(spec if len(spec) <= 70 else spec[:67] + "...", fontsize=9)
+    return ax
+
+
+def schedule_figure(schedule: Schedule, steps: int | None = None, peak_lr: float | None = None):
+    """A standalone matplotlib Figure of the schedule (no pyplot state)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3), layout="constrained")
+    plot_schedule(schedule, ax=fig.subplots(), steps=steps, peak_lr=peak_lr)
+    return fig
+
+
+def schedule_png(schedule: Schedule, steps: int | None = None,
+                 peak_lr: float | None = None) -> bytes:
+    buf = io.BytesIO()
+    schedule_figure(schedule, steps, peak_lr).savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+    """Save ``fig`` to ``path`` atomically: a failed save leaves no partial file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix="." + fmt)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,91 @@
+"""``ScheduleLR``: any Schedule as a drop-in ``torch.optim.lr_scheduler`` scheduler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from lrsched.schedules import Schedule, as_schedule
+
+_CHUNK = 1024  # steps evaluated at once; chunks are aligned so resumed runs match bit for bit
+
+
+class ScheduleLR(LRScheduler):
+    """Sets the LR of group ``g`` at step ``t`` to ``initial_lr[g] * schedule(t)``.
+
+    A true ``LRScheduler``: the LR is a closed form of the step, so it works inside
+    ``SequentialLR`` and ``ChainedScheduler`` and with ``step(epoch)`` jumps; a Tensor
+    ``lr`` (capturable or compiled optimizers) is updated in place. The state dict holds
+    the step and the schedule as a plain dict, so it loads with
+    ``torch.load(..., weights_only=True)`` and a resumed run repeats the exact LRs.
+
+    Args:
+        optimizer: the wrapped optimizer; each group's ``lr`` is its peak LR.
+        schedule: a Schedule, a spec string (``"cosine:total_steps=1000"``) or a dict.
+        last_epoch: the index of the last step taken; -1 starts a new run.
+    """
+
+    def __init__(self, optimizer: Optimizer, schedule: Schedule | str | dict,
+                 last_epoch: int = -1) -> None:
+        self.schedule = as_schedule(schedule)
+        self._chunk: tuple[int, list[float]] | None = None
+        self._scale = [1.0] * len(optimizer.param_groups)
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, step: int) -> float:
+        """The schedule's multiplier at ``step``, evaluated a chunk of steps at a time."""
+        index, offset = divmod(step, _CHUNK)
+        if self._chunk is None or self._chunk[0] != index:
+            start = index * _CHUNK
+            self._chunk = (index, self.schedule(np.arange(start, start + _CHUNK)).tolist())
+        return self._chunk[1][offset]
+
+    def get_lr(self) -> list[float | Tensor]:
+        """``initial_lr * schedule(t)``, times whatever other schedulers chained with this
+        one (``ChainedScheduler``) multiplied into the LR since this one last set it."""
+        if not self._is_initial:
+            self._scale = [scale * _ratio(group["lr"], last) for scale, group, last
+                           in zip(self._scale, self.optimizer.param_groups, self._last_lr)]
+        factor = self.factor(self.last_epoch)
+        return [base * factor * scale for base, scale in zip(self.base_lrs, self._scale)]
+
+    def _get_closed_form_lr(self) -> list[float | Tensor]:
+        """``initial_lr * schedule(t)`` for a jump to step ``t`` (``step(t)``, SequentialLR)."""
+        self._scale = [1.0] * len(self.base_lrs)
+        factor = self.factor(self.last_epoch)
+        return [base * factor for base in self.base_lrs]
+
+    def set_schedule(self, schedule: Schedule | str | dict) -> None:
+        """Swap in another schedule from the current step on (its LR applies at once)."""
+        self.schedule = as_schedule(schedule)
+        self._chunk = None
+        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr()):
+            if isinstance(group["lr"], Tensor):
+                group["lr"].fill_(float(lr))
+            else:
+                group["lr"] = lr
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], Tensor) else g["lr"]
+                         for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state with the schedule as a dict (``weights_only``-safe)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "schedule", "_chunk")}
+        state["schedule"] = self.schedule.to_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        self.schedule = Schedule.from_dict(state.pop("schedule"))
+        self._chunk = None
+        self.__dict__.update(state)
+
+
+def _ratio(lr: float | Tensor, last: float | Tensor) -> float:
+    """How much another scheduler scaled the LR since this one set it (1.0 if untouched)."""
+    lr, last = float(lr), float(last)
+    return 1.0 if lr == last or last == 0.0 else lr / last
