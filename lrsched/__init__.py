@@ -1,0 +1,69 @@
+"""lrsched: learning-rate schedules for PyTorch, and loss-curve laws that predict them.
+
+``import lrsched`` is light: numpy only. The torch adapter, the laws (lmfit) and the
+plotting (matplotlib) load on first use of the names that need them.
+"""
+
+from importlib import import_module
+
+from lrsched.schedules import (
+    Schedule,
+    constant,
+    cosine,
+    cosine_restarts,
+    exponential,
+    from_spec,
+    inverse_sqrt,
+    join,
+    linear,
+    multistep,
+    one_cycle,
+    polynomial,
+    step,
+    tabulated,
+    wsd,
+)
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; imported on first attribute access (PEP 562).
+_LAZY = {
+    "ScheduleLR": "lrsched.scheduler",
+    "MomentumLaw": "lrsched.laws",
+    "MultiPowerLaw": "lrsched.laws",
+    "Fit": "lrsched.laws",
+    "load_fit": "lrsched.laws",
+    "curve_metrics": "lrsched.laws",
+    "Curve": "lrsched.curves",
+    "read_curve": "lrsched.curves",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lrsched' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [
+    "Schedule",
+    "constant",
+    "cosine",
+    "cosine_restarts",
+    "exponential",
+    "from_spec",
+    "inverse_sqrt",
+    "join",
+    "linear",
+    "multistep",
+    "one_cycle",
+    "polynomial",
+    "step",
+    "tabulated",
+    "wsd",
+    *_LAZY,
+]
