@@ -12,11 +12,12 @@ from lrsched.schedules import Schedule
 
 
 def plot_schedule(schedule: Schedule, ax=None, steps: int | None = None,
-                  peak_lr: float | None = None, **line_kw):
+                  peak_lr: float | None = None, annotate: bool = True, **line_kw):
     """Draw ``schedule`` over ``steps`` steps on ``ax`` (a new figure if None).
 
     The y axis is the LR when ``peak_lr`` is given, else the multiplier; dotted lines
-    mark where phases begin. Returns the axes.
+    mark where phases begin. ``annotate`` adds phase names and the spec as the title
+    (turn it off to overlay several schedules). Returns the axes.
     """
     if ax is None:
         import matplotlib.pyplot as plt
@@ -25,19 +26,23 @@ def plot_schedule(schedule: Schedule, ax=None, steps: int | None = None,
     n = steps or schedule.preview_steps()
     t = np.arange(n)
     ax.plot(t, schedule(t) * (peak_lr or 1.0), **line_kw)
-    phases = [p for p in schedule.phases() if p.start < n]
-    for p in phases:
+    labelled = -n  # where the last phase name went; names closer than 12% of the axis skip
+    for p in schedule.phases():
+        if p.start >= n:
+            break
         if p.start > 0:
             ax.axvline(p.start, color="0.6", lw=0.8, ls=":", zorder=0)
-        if len(phases) <= 8:
+        if annotate and p.start - labelled >= 0.12 * n:
             ax.text(p.start, 1.0, f" {p.name}", transform=ax.get_xaxis_transform(),
                     fontsize=7, color="0.4", va="top", clip_on=True)
+            labelled = p.start
     ax.set_xlim(0, max(n - 1, 1))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate" if peak_lr else "LR multiplier")
-    spec = schedule.to_spec()
-    ax.set_title(spec if len(spec) <= 70 else spec[:67] + "...", fontsize=9)
+    if annotate:
+        spec = schedule.to_spec()
+        ax.set_title(spec if len(spec) <= 70 else spec[:67] + "...", fontsize=9)
     return ax
 
 
@@ -57,7 +62,7 @@ def schedule_png(schedule: Schedule, steps: int | None = None,
     return buf.getvalue()
 
 
-def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120, **savefig_kw) -> None:
     """Save ``fig`` to ``path`` atomically: a failed save leaves no partial file."""
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
@@ -67,7 +72,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, suffix="." + fmt)
     try:
         with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi)
+            fig.savefig(f, format=fmt, dpi=dpi, **savefig_kw)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

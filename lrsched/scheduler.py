@@ -33,7 +33,9 @@ class ScheduleLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         self.schedule = as_schedule(schedule)
         self._chunk: tuple[int, list[float]] | None = None
-        self._scale = [1.0] * len(optimizer.param_groups)
+        # Factors other schedulers already applied (a ChainedScheduler built before this one).
+        self._scale = [_ratio(g["lr"], g.get("initial_lr", g["lr"])) if last_epoch == -1 else 1.0
+                       for g in optimizer.param_groups]
         super().__init__(optimizer, last_epoch)
 
     def factor(self, step: int) -> float:
@@ -63,13 +65,16 @@ class ScheduleLR(LRScheduler):
         """Swap in another schedule from the current step on (its LR applies at once)."""
         self.schedule = as_schedule(schedule)
         self._chunk = None
-        for group, lr in zip(self.optimizer.param_groups, self._get_closed_form_lr()):
-            if isinstance(group["lr"], Tensor):
-                group["lr"].fill_(float(lr))
-            else:
-                group["lr"] = lr
-        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], Tensor) else g["lr"]
-                         for g in self.optimizer.param_groups]
+        self._apply(self._get_closed_form_lr())
+
+    def anneal(self, steps: int, shape: str | None = None, final: float | None = None) -> None:
+        """Start annealing now: over ``steps`` steps from the current step, to ``final``.
+
+        Works on schedules that can anneal on demand (infinite, constant); the anneal is
+        part of the schedule, so it is saved with the state dict and survives resume.
+        """
+        self.set_schedule(self.schedule.anneal_at(self.last_epoch, steps, shape=shape,
+                                                  final=final))
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state with the schedule as a dict (``weights_only``-safe)."""
@@ -79,10 +84,23 @@ class ScheduleLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state, and the LRs it last set (whichever of optimizer and scheduler
+        was built or loaded first)."""
         state = dict(state_dict)
         self.schedule = Schedule.from_dict(state.pop("schedule"))
         self._chunk = None
         self.__dict__.update(state)
+        self._apply(self._last_lr)
+
+    def _apply(self, lrs: list[float | Tensor]) -> None:
+        """Set the groups' LRs (Tensor LRs in place) and remember them as the last LRs."""
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            if isinstance(group["lr"], Tensor):
+                group["lr"].fill_(float(lr))
+            else:
+                group["lr"] = lr
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], Tensor) else g["lr"]
+                         for g in self.optimizer.param_groups]
 
 
 def _ratio(lr: float | Tensor, last: float | Tensor) -> float:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import math
 import re
 import types
@@ -54,6 +55,13 @@ def interpolate(p: np.ndarray, start: float, end: float, shape: str) -> np.ndarr
     return end + (start - end) * remaining
 
 
+def _fields(cls: type[Schedule]) -> dict[str, dataclasses.Field]:
+    """The family's fields by spec key (a field's ``metadata["key"]``, else its name),
+    total_steps first."""
+    fields = sorted(dataclasses.fields(cls), key=lambda f: f.name != "total_steps")
+    return {f.metadata.get("key", f.name): f for f in fields}
+
+
 class Phase(NamedTuple):
     """A named stretch of a schedule: steps ``start`` to ``end - 1`` (``end=None``: open)."""
 
@@ -82,9 +90,13 @@ class Schedule:
 
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
-        for f in dataclasses.fields(self):
-            value = _coerce(self.name, f.name, getattr(self, f.name), hints[f.name])
+        fields = _fields(type(self))
+        for key, f in fields.items():  # total_steps first: other step counts may be fractions of it
+            total = self.total_steps if key != "total_steps" and "total_steps" in fields else None
+            value = _coerce(self.name, key, getattr(self, f.name), hints[f.name], total)
             object.__setattr__(self, f.name, value)
+        if self.total_steps is not None and self.total_steps < 1:
+            raise ValueError(f"{self.name}: total_steps must be at least 1, got {self.total_steps}")
         if self.total_steps is not None and self.warmup >= self.total_steps:
             raise ValueError(
                 f"{self.name}: warmup={self.warmup} must be shorter than "
@@ -132,10 +144,17 @@ class Schedule:
         """The same schedule with a ``steps``-long linear warmup in front of its body."""
         return dataclasses.replace(self, warmup=steps)
 
+    def anneal_at(self, step: int, steps: int, shape: str | None = None,
+                  final: float | None = None) -> Schedule:
+        """This schedule annealing over ``steps`` steps from ``step`` on (infinite and
+        constant schedules; others have their decay built in)."""
+        raise ValueError(f"{self.name} schedules cannot anneal on demand; use an infinite "
+                         f"or constant schedule (their decay is not fixed in advance)")
+
     # -- serialisation ------------------------------------------------------------------
     def _items(self, skip_defaults: bool) -> list[tuple[str, Any]]:
-        fields = sorted(dataclasses.fields(self), key=lambda f: f.name != "total_steps")
-        return [(f.name, getattr(self, f.name)) for f in fields
+        """(spec key, value) pairs, total_steps first."""
+        return [(key, getattr(self, f.name)) for key, f in _fields(type(self)).items()
                 if not (skip_defaults and getattr(self, f.name) == f.default)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,21 +168,21 @@ class Schedule:
             raise ValueError(f"a schedule dict needs a 'name' key, got {d!r:.80}")
         params = dict(d)
         cls = _family(params.pop("name"))
-        allowed = [f.name for f in dataclasses.fields(cls)]
+        fields = _fields(cls)
         for key in params:
-            if key not in allowed:
-                hint = difflib.get_close_matches(key, allowed, 1)
+            if key not in fields:
+                hint = difflib.get_close_matches(key, list(fields), 1)
                 raise ValueError(
                     f"{cls.name} has no key {key!r}"
                     + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                    + f"; allowed keys: {', '.join(allowed)}"
+                    + f"; allowed keys: {', '.join(fields)}"
                 )
-        missing = [f.name for f in dataclasses.fields(cls)
-                   if f.default is dataclasses.MISSING and f.name not in params]
+        missing = [k for k, f in fields.items()
+                   if f.default is dataclasses.MISSING and k not in params]
         if missing:
             raise ValueError(f"{cls.name} needs {', '.join(missing)}; "
                              f"e.g. {cls.name}:{missing[0]}=...")
-        return cls(**params)
+        return cls(**{fields[k].name: v for k, v in params.items()})
 
     def to_spec(self) -> str:
         """The spec string ``NAME:key=value,...`` (defaults left out); round-trips exactly."""
@@ -205,6 +224,13 @@ class Constant(Schedule):
 
     def _body(self, s):
         return np.ones(s.shape)
+
+    def anneal_at(self, step, steps, shape=None, final=None):
+        """Anneal a constant LR on demand: warmup-stable-decay without a fixed budget."""
+        from lrsched.infinite import Infinite
+
+        base = Infinite(warmup=self.warmup, cooldown_steps=0, const=1.0)
+        return base.anneal_at(step, steps, shape=shape, final=final)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -346,8 +372,8 @@ class CosineRestarts(Schedule):
 
     def _starts(self) -> np.ndarray:
         """Cycle start offsets (in body steps, floats), with the body end appended."""
-        lengths = self.cycle_mult ** np.arange(self.cycles)
-        return np.concatenate([[0.0], np.cumsum(lengths / lengths.sum() * self._length())])
+        bounds = np.cumsum(self.cycle_mult ** np.arange(self.cycles))
+        return np.concatenate([[0.0], bounds * self._length() / bounds[-1]])  # exact when whole
 
     def _body(self, s):
         starts = self._starts()
@@ -418,34 +444,26 @@ class OneCycle(Schedule):
 class WSD(Schedule):
     """Warmup-stable-decay (trapezoid; Hu et al. 2024, Hägele et al. 2024).
 
-    1 until the last ``decay_steps`` (or ``decay_fraction`` of ``total_steps``) steps of
-    the run, then down to ``final`` along ``decay_shape``: linear, cosine, 1-sqrt or
-    exponential (``(final)^q``, needs ``final > 0``).
+    1 until the last ``decay_steps`` steps of the run (default: 20% of ``total_steps``;
+    a fraction ``0 < x < 1`` is that share of the run), then down to ``final`` along
+    ``decay_shape``: linear, cosine, 1-sqrt or exponential (geometric, needs ``final > 0``).
     """
 
     name = "wsd"
     total_steps: int = field()
     decay_steps: int | None = None
-    decay_fraction: float | None = None
     decay_shape: Shape = "linear"
     final: float = 0.0
 
     def _decay_len(self) -> int:
-        if self.decay_steps is not None:
-            return self.decay_steps
-        return round((0.2 if self.decay_fraction is None else self.decay_fraction)
-                     * self.total_steps)
+        return round(0.2 * self.total_steps) if self.decay_steps is None else self.decay_steps
 
     def _body(self, s):
         stable = self._length() - self._decay_len()
-        q = np.clip((s - stable) / max(self._decay_len(), 1), 0.0, 1.0)
+        q = np.clip((s - stable) / self._decay_len(), 0.0, 1.0)
         return interpolate(q, 1.0, self.final, self.decay_shape)
 
     def _check(self):
-        _require(self.decay_steps is None or self.decay_fraction is None, self, "decay_steps",
-                 "given alone: set decay_steps or decay_fraction, not both")
-        _require(self.decay_fraction is None or 0.0 < self.decay_fraction <= 1.0, self,
-                 "decay_fraction", "a fraction in (0, 1] of total_steps")
         _require(1 <= self._decay_len() <= self._length(), self, "decay_steps",
                  f"between 1 and total_steps - warmup = {self._length()}")
         _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
@@ -537,19 +555,33 @@ class Join(Schedule):
         return out
 
 
-# Constructors, one per family, named as in spec strings.
-constant = Constant
-linear = Linear
-cosine = Cosine
-polynomial = Polynomial
-exponential = Exponential
-inverse_sqrt = InverseSqrt
-step = Step
-multistep = MultiStep
-cosine_restarts = CosineRestarts
-one_cycle = OneCycle
-wsd = WSD
-tabulated = Tabulated
+def _constructor(cls: type[Schedule]):
+    """The family's constructor: keyword arguments are its spec keys, errors are one line."""
+    def make(**params) -> Schedule:
+        return Schedule.from_dict({"name": cls.name, **params})
+
+    empty = inspect.Parameter.empty
+    make.__signature__ = inspect.Signature([
+        inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY,
+                          default=empty if f.default is dataclasses.MISSING else f.default)
+        for key, f in _fields(cls).items()], return_annotation=cls)
+    make.__name__ = make.__qualname__ = cls.name
+    make.__doc__ = cls.__doc__
+    return make
+
+
+constant = _constructor(Constant)
+linear = _constructor(Linear)
+cosine = _constructor(Cosine)
+polynomial = _constructor(Polynomial)
+exponential = _constructor(Exponential)
+inverse_sqrt = _constructor(InverseSqrt)
+step = _constructor(Step)
+multistep = _constructor(MultiStep)
+cosine_restarts = _constructor(CosineRestarts)
+one_cycle = _constructor(OneCycle)
+wsd = _constructor(WSD)
+tabulated = _constructor(Tabulated)
 
 
 def join(parts, boundaries) -> Join:
@@ -588,7 +620,7 @@ class _SpecParser:
     value := word | '[' [value (',' value)*] ']' | '(' spec ')'."""
 
     def __init__(self, text: str):
-        self.text, self.pos = text.strip(), 0
+        self.text, self.pos = re.sub(r"\s+", "", text), 0  # no value holds a space
 
     def fail(self, what: str):
         raise ValueError(f"malformed spec {self.text!r} at position {self.pos}: expected "
@@ -698,12 +730,16 @@ def _family(name: Any) -> type[Schedule]:
 
 def _require(ok: bool, schedule: Schedule, key: str, allowed: str) -> None:
     if not ok:
-        raise ValueError(f"{schedule.name}: {key}={getattr(schedule, key)!r} is invalid; "
+        value = getattr(schedule, _fields(type(schedule))[key].name)
+        raise ValueError(f"{schedule.name}: {key}={value!r} is invalid; "
                          f"{key} must be {allowed}")
 
 
-def _coerce(family: str, key: str, value: Any, hint: Any) -> Any:
-    """``value`` converted to the field's type ``hint``, or a one-line ValueError."""
+def _coerce(family: str, key: str, value: Any, hint: Any, total: int | None = None) -> Any:
+    """``value`` converted to the field's type ``hint``, or a one-line ValueError.
+
+    A step count given as a fraction ``0 < x < 1`` means ``round(x * total)`` steps.
+    """
     def bad(allowed: str):
         raise ValueError(f"{family}: {key}={value!r:.60} is invalid; {key} must be {allowed}")
 
@@ -711,7 +747,7 @@ def _coerce(family: str, key: str, value: Any, hint: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None
-        return _coerce(family, key, value, next(a for a in args if a is not type(None)))
+        return _coerce(family, key, value, next(a for a in args if a is not type(None)), total)
     if origin is Literal:
         if value not in args:
             bad("one of " + ", ".join(args))
@@ -719,7 +755,7 @@ def _coerce(family: str, key: str, value: Any, hint: Any) -> Any:
     if origin is tuple:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
             bad("a list, e.g. [1,2,3]")
-        return tuple(_coerce(family, key, v, args[0]) for v in value)
+        return tuple(_coerce(family, key, v, args[0], total) for v in value)
     if hint is Schedule:
         try:
             return as_schedule(value)
@@ -734,6 +770,10 @@ def _coerce(family: str, key: str, value: Any, hint: Any) -> Any:
     if not math.isfinite(value):
         bad("a finite number")
     if hint is int:
+        if 0 < value < 1:
+            if total is None:
+                bad("a whole number of steps (fractions of the run need total_steps)")
+            return round(value * total)
         if value != int(value) or value < 0:
             bad("a non-negative integer (a step count)")
         return int(value)

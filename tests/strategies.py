@@ -81,4 +81,32 @@ def joined(draw):
     return lrsched.join(parts, bounds)
 
 
-any_schedule = closed_form() | tabulated() | joined()
+@st.composite
+def infinite(draw):
+    """Infinite schedules, annealed or not (multipliers stay <= 1)."""
+    shape = draw(shapes)
+    const = draw(st.floats(0.05, 1.0))
+    final = draw(st.floats(0.001, 1.0) if shape == "exponential" else fractions) * const
+    warmup = draw(st.integers(0, 5000))
+    kw = {}
+    if draw(st.booleans()):
+        kw = {"anneal_at": warmup + draw(st.integers(0, 40_000)),
+              "anneal_steps": draw(st.integers(1, 20_000))}
+    return lrsched.infinite(warmup=warmup, cooldown_steps=draw(st.integers(0, 20_000)),
+                            const=const, final=final, anneal_shape=shape,
+                            cooldown_shape=draw(st.sampled_from(["cosine", "inverse_sqrt"])),
+                            timescale=draw(st.floats(0.1, 100.0)), **kw)
+
+
+@st.composite
+def continual(draw):
+    segments = draw(st.lists(st.integers(2, 20_000), min_size=1, max_size=4))
+    shape = draw(shapes)
+    peak = draw(st.floats(0.05, 1.0))
+    final = draw(st.floats(0.001, 1.0) if shape == "exponential" else fractions) * peak
+    return lrsched.continual(segments=segments, warmup=draw(st.integers(0, segments[0] - 1)),
+                             rewarm=draw(st.integers(0, min(segments) - 1)), peak=peak,
+                             final=final, decay_shape=shape)
+
+
+any_schedule = closed_form() | tabulated() | joined() | infinite() | continual()

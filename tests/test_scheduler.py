@@ -171,3 +171,26 @@ def test_state_dict_is_plain_data():
     state = ScheduleLR(make_optimizer(), lrsched.cosine(total_steps=10)).state_dict()
     assert state["schedule"] == {"name": "cosine", "total_steps": 10, "warmup": 0, "final": 0.0}
     assert state["last_epoch"] == 0 and "optimizer" not in state
+
+
+def test_resume_in_either_load_order_restores_the_lr():
+    """Optimizer state loaded before the scheduler is built (its constructor resets the LR)."""
+    schedule = lrsched.cosine(total_steps=100)
+    reference = make_optimizer()
+    sched = ScheduleLR(reference, schedule)
+    run(sched, 40)
+    state = save_and_load({"opt": reference.state_dict(), "sched": sched.state_dict()})
+    expected = run(sched, 20)
+    opt = make_optimizer()
+    opt.load_state_dict(state["opt"])
+    resumed = ScheduleLR(opt, schedule)
+    resumed.load_state_dict(state["sched"])
+    np.testing.assert_array_equal(run(resumed, 20), expected)
+
+
+def test_chained_with_a_scheduler_built_before_it():
+    opt = make_optimizer((1.0,))
+    first = torch.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=3)
+    ours = ScheduleLR(opt, "linear:total_steps=10")
+    lrs = run(ChainedScheduler([first, ours]), 5)[:, 0]
+    np.testing.assert_allclose(lrs, [0.5, 0.45, 0.4, 0.7, 0.6], rtol=1e-12)

@@ -116,12 +116,14 @@ def test_wsd_phase_boundaries(shape, mid):
     assert [(p.start, p.end) for p in s.phases()] == [(0, 500), (500, 8000), (8000, 10_000)]
 
 
-def test_wsd_decay_fraction_counts_from_the_whole_run():
-    a = lrsched.wsd(total_steps=10_000, warmup=500, decay_fraction=0.2)
-    assert a == from_spec("trapezoid:total_steps=10000,warmup=500,decay_fraction=0.2")
-    np.testing.assert_array_equal(a(np.arange(12_000)),
-                                  lrsched.wsd(total_steps=10_000, warmup=500,
-                                              decay_steps=2000)(np.arange(12_000)))
+def test_step_counts_may_be_fractions_of_the_run():
+    a = lrsched.wsd(total_steps=10_000, warmup=0.05, decay_steps=0.2)
+    assert (a.warmup, a.decay_steps) == (500, 2000)
+    assert a == from_spec("trapezoid:total_steps=10000,warmup=0.05,decay_steps=0.2")
+    t = np.arange(11_000)  # 20% decay by default:
+    np.testing.assert_array_equal(a(t), lrsched.wsd(total_steps=10_000, warmup=500)(t))
+    with pytest.raises(ValueError, match="fractions of the run need total_steps"):
+        lrsched.constant(warmup=0.1)
 
 
 def test_step_exponential_inverse_sqrt():
@@ -193,7 +195,6 @@ def test_evaluating_a_million_steps_returns_a_vector():
     (lambda: lrsched.cosine(total_steps=100, final=1.5), r"final must be a fraction"),
     (lambda: lrsched.exponential(gamma=1.5), "gamma"),
     (lambda: lrsched.wsd(total_steps=100, decay_steps=200), "decay_steps"),
-    (lambda: lrsched.wsd(total_steps=100, decay_steps=20, decay_fraction=0.2), "not both"),
     (lambda: lrsched.wsd(total_steps=100, decay_shape="exponential"), "final"),
     (lambda: lrsched.wsd(total_steps=100, decay_shape="square"), "one of linear"),
     (lambda: lrsched.multistep(milestones=[30, 10]), "strictly increasing"),

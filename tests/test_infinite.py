@@ -1,0 +1,198 @@
+"""Infinite and continual schedules, annealing on demand, and annealed branches."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from strategies import continual, infinite
+
+import lrsched
+from lrsched import ScheduleLR, anneal_branch, from_spec
+
+T = np.arange(0, 100_000, 3)
+
+
+@given(infinite() | continual())
+def test_never_above_the_peak_nan_or_negative(s):
+    v = s(T)
+    assert np.all(np.isfinite(v)) and np.all(v >= 0) and np.all(v <= 1 + 1e-12)
+
+
+@given(infinite())
+def test_infinite_is_non_increasing_after_warmup(s):
+    v = s(np.arange(s.warmup, 120_000))
+    assert np.all(np.diff(v) <= 1e-12)
+
+
+@given(continual())
+def test_continual_decreases_except_when_rewarming(s):
+    t = np.arange(s.warmup, s.total_steps + 10)
+    rises = t[1:][np.diff(s(t)) > 1e-12]
+    rewarms = [(p.start, p.end) for p in s.phases() if "re-warm" in p.name]
+    starts = np.cumsum(s.segments)[:-1]
+    allowed = lambda x: any(a <= x < b for a, b in rewarms) or x in starts  # noqa: E731
+    assert all(allowed(x) for x in rises)
+
+
+@given(infinite())
+def test_cooldown_and_anneal_are_continuous(s):
+    t = np.arange(s.warmup, s.warmup + 60_000)
+    jumps = np.abs(np.diff(s(t)))
+    longest = max(1, min(s.cooldown_steps or 10**9, s.anneal_steps or 10**9))
+    bound = 10.0 / longest ** (0.5 if s.anneal_shape == "1-sqrt" else 1.0)
+    if s.cooldown_shape == "inverse_sqrt":
+        bound *= 1 + s.timescale
+    assert jumps.max() <= bound
+
+
+def test_exact_values_at_phase_boundaries():
+    s = lrsched.infinite(warmup=100, cooldown_steps=400, const=0.4, final=0.04,
+                         anneal_at=2000, anneal_steps=500)
+    assert s(0) == 0.01 and s(99) == 1.0 and s(100) == 1.0
+    assert s(300) == pytest.approx(0.7) and s(500) == pytest.approx(0.4)
+    assert s(1999) == s(2000) == pytest.approx(0.4)
+    assert s(2250) == pytest.approx(0.4 * (0.1 ** 0.5))
+    assert s(2500) == pytest.approx(0.04) and s(10**7) == pytest.approx(0.04)
+    assert [(p.name, p.start, p.end) for p in s.phases()] == [
+        ("warmup", 0, 100), ("cooldown (cosine)", 100, 500), ("constant", 500, 2000),
+        ("anneal (exponential)", 2000, 2500), ("final", 2500, None)]
+
+
+def test_inverse_sqrt_cooldown_formula():
+    s = lrsched.infinite(cooldown_steps=1000, const=0.25, cooldown_shape="inverse_sqrt",
+                         timescale=10.0)
+    p = np.arange(1001) / 1000
+    h = lambda x: 1 / np.sqrt(1 + 10 * x) - 1  # noqa: E731
+    np.testing.assert_allclose(s(np.arange(1001)), 1 + (0.25 - 1) * h(p) / h(1), rtol=1e-14)
+
+
+def test_anneal_during_cooldown_starts_from_the_current_value():
+    s = lrsched.infinite(cooldown_steps=1000, const=0.5).anneal_at(200, 100, shape="linear",
+                                                                    final=0.0)
+    start = lrsched.infinite(cooldown_steps=1000, const=0.5)(200)
+    assert s(200) == pytest.approx(start) and s(250) == pytest.approx(start / 2)
+    assert s(300) == 0.0
+
+
+def test_constant_anneals_like_wsd():
+    s = lrsched.constant(warmup=100).anneal_at(800, 200, shape="1-sqrt", final=0.0)
+    t = np.arange(1200)
+    np.testing.assert_allclose(s(t), lrsched.wsd(total_steps=1000, warmup=100, decay_steps=200,
+                                                 decay_shape="1-sqrt")(t), atol=1e-15)
+
+
+def test_spec_strings_and_lengths_as_fractions():
+    s = from_spec("infinite:total_steps=10000,warmup=0.01,cooldown_steps=0.1,const=0.3,"
+                  "final=0.03,anneal_at=0.9,anneal_steps=0.1")
+    assert (s.warmup, s.cooldown_steps, s.anneal_start, s.anneal_steps) == (100, 1000, 9000, 1000)
+    assert from_spec(s.to_spec()) == s
+    assert "anneal_at=9000" in s.to_spec()
+
+
+def test_continual_segments():
+    s = lrsched.continual(segments=[1000, 1000], warmup=10, rewarm=10, final=0.1, peak=0.8)
+    assert s(9) == 1.0 and s(999) == pytest.approx(0.1, abs=1e-5)
+    assert s(1000) == pytest.approx(0.1 + 0.7 / 10) and s(1009) == pytest.approx(0.8)
+    assert s(1999) == pytest.approx(0.1, abs=1e-5) and s(5000) == pytest.approx(0.1)
+    longer = s.add_segment(500)
+    assert longer.segments == (1000, 1000, 500) and longer.total_steps == 2500
+    np.testing.assert_array_equal(longer(np.arange(2000)), s(np.arange(2000)))
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: lrsched.infinite(cooldown_steps=10, const=1.5), "const"),
+    (lambda: lrsched.infinite(cooldown_steps=10, const=0.3, final=0.5), r"final.*\[0, const"),
+    (lambda: lrsched.infinite(cooldown_steps=-10), "non-negative"),
+    (lambda: lrsched.infinite(warmup=100, cooldown_steps=10, anneal_at=50, anneal_steps=10),
+     "after the warmup"),
+    (lambda: lrsched.infinite(cooldown_steps=10, anneal_at=50), "anneal_steps"),
+    (lambda: lrsched.infinite(cooldown_steps=10, final=0.0), "exponential"),
+    (lambda: lrsched.continual(segments=[100, 50], rewarm=50), "rewarm"),
+    (lambda: lrsched.cosine(total_steps=100).anneal_at(10, 10), "cannot anneal"),
+])
+def test_bad_parameters_are_clear_errors(make, match):
+    with pytest.raises(ValueError, match=match) as info:
+        make()
+    assert "\n" not in str(info.value)
+
+
+def _lrs(opt, sched, n):
+    out = []
+    for _ in range(n):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_scheduler_anneal_starts_at_the_current_step_and_resumes_in_a_new_process(tmp_path):
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1.0)
+    sched = ScheduleLR(opt, "infinite:warmup=10,cooldown_steps=50,const=0.5,final=0.05")
+    _lrs(opt, sched, 100)
+    sched.anneal(steps=40, shape="linear")
+    assert sched.schedule.anneal_start == 100 and opt.param_groups[0]["lr"] == 0.5
+    _lrs(opt, sched, 15)
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt.pt")
+    expected = _lrs(opt, sched, 40)
+    assert expected[-1] == pytest.approx(0.05)
+    code = f"""
+import torch, lrsched
+state = torch.load({str(tmp_path / 'ckpt.pt')!r}, weights_only=True)
+opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+sched = lrsched.ScheduleLR(opt, "constant")
+opt.load_state_dict(state["opt"])
+sched.load_state_dict(state["sched"])
+lrs = []
+for _ in range(40):
+    lrs.append(opt.param_groups[0]["lr"]); opt.step(); sched.step()
+print(repr(lrs))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert eval(out.stdout) == expected
+
+
+def _train(model, opt, sched, steps, gen):
+    for _ in range(steps):
+        x = torch.randn(8, 4, generator=gen)
+        loss = (model(x) - x.sum(1, keepdim=True)).pow(2).mean() + 0.01 * torch.randn(())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+
+
+def test_anneal_branch_restores_the_main_run_exactly():
+    def setup():
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+        return model, opt, ScheduleLR(opt, "infinite:warmup=5,cooldown_steps=20,const=0.5")
+
+    model, opt, sched = setup()
+    gen = torch.Generator().manual_seed(1)
+    _train(model, opt, sched, 30, gen)
+    with anneal_branch(model, opt, sched, steps=10, final=0.01):
+        _train(model, opt, sched, 10, torch.Generator().manual_seed(2))
+        assert opt.param_groups[0]["lr"] == pytest.approx(0.01 * 0.01)
+        annealed = [p.detach().clone() for p in model.parameters()]
+    _train(model, opt, sched, 20, gen)
+
+    ref_model, ref_opt, ref_sched = setup()
+    ref_gen = torch.Generator().manual_seed(1)
+    _train(ref_model, ref_opt, ref_sched, 50, ref_gen)
+    for a, b, c in zip(model.parameters(), ref_model.parameters(), annealed):
+        assert torch.equal(a, b) and not torch.equal(a, c)
+    assert sched.schedule.anneal_start is None and sched.last_epoch == ref_sched.last_epoch
+
+
+def test_anneal_branch_can_keep_the_annealed_weights():
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = ScheduleLR(opt, "constant")
+    with anneal_branch(model, opt, sched, steps=5, shape="linear", final=0.0, keep=True):
+        _train(model, opt, sched, 5, torch.Generator().manual_seed(0))
+    assert sched.schedule.anneal_start == 0 and opt.param_groups[0]["lr"] == 0.0
