@@ -5,8 +5,10 @@ Run from the repository root:  python docs/make_figures.py
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -107,6 +109,37 @@ def readme() -> Figure:
     return fig
 
 
+def continual() -> Figure:
+    """Infinite schedules (phases named; variants overlaid) and two continual recipes."""
+    base = lrsched.infinite(warmup=200, cooldown_steps=1500, const=0.4, final=0.04)
+    annealed = base.anneal_at(8000, 1500)
+    fig = Figure(figsize=(11, 3.3), layout="constrained")
+    left, middle, right = fig.subplots(1, 3)
+    annealed.plot(ax=left, steps=10_000, lw=1.6)
+    left.set_title("infinite: anneal ordered at step 8000", fontsize=10)
+    variants = [("cosine cooldown, exponential anneal", annealed),
+                ("inverse_sqrt cooldown", dataclasses.replace(annealed,
+                                                              cooldown_shape="inverse_sqrt")),
+                ("linear anneal to 0", annealed.anneal_at(8000, 1500, "linear", 0.0)),
+                ("1-sqrt anneal to 0", annealed.anneal_at(8000, 1500, "1-sqrt", 0.0))]
+    draw(middle, "infinite variants", variants, steps=10_000)
+    segments = [4000, 4000, 4000]
+    rewarmed = lrsched.continual(segments=segments, warmup=40, rewarm=40, final=0.1)
+    infinite = lrsched.infinite(warmup=40, cooldown_steps=1000, const=0.4, final=0.04)
+    draw(right, "three data segments", [("repeated cosine, re-warmed", rewarmed),
+                                         ("infinite (main run)", infinite)], steps=12_000)
+    for end in np.cumsum(segments):  # the annealed branch taken for each segment's checkpoint
+        branch = infinite.anneal_at(int(end) - 600, 600)
+        t = np.arange(end - 600, end)
+        right.plot(t, branch(t), color="C1", ls="--", lw=1.2)
+    right.plot([], [], color="C1", ls="--", label="annealed branch (checkpoint)")
+    for ax in (middle, right):
+        ax.set_ylabel("")
+        ax.set_ylim(0, 1.45)
+        ax.legend(fontsize=7, loc="upper right", framealpha=0.9, edgecolor="none")
+    return fig
+
+
 def shrink(path: Path, colors: int = 256) -> None:
     """Re-save a PNG with a small palette: under half the size, no visible change."""
     with Image.open(path) as im:
@@ -117,7 +150,8 @@ def shrink(path: Path, colors: int = 256) -> None:
 def main() -> None:
     IMG.mkdir(exist_ok=True)
     for name, fig, dpi in [("schedules.png", catalogue(), 100),
-                           ("readme.png", readme(), 120)]:
+                           ("readme.png", readme(), 120),
+                           ("continual.png", continual(), 100)]:
         path = IMG / name
         save_figure(fig, path, dpi=dpi)
         shrink(path)

@@ -80,11 +80,11 @@ class Infinite(Schedule):
         a = None if self.anneal_start is None else self.anneal_start - self.warmup
         stages = []
         if c and (a is None or a > 0):
-            stages.append(Phase(f"cooldown ({self.cooldown_shape})", 0, c if a is None else min(c, a)))
+            stages.append(Phase("cooldown", 0, c if a is None else min(c, a)))
         if a is None or a > c:
             stages.append(Phase("constant", c, a))
         if a is not None:
-            stages += [Phase(f"anneal ({self.anneal_shape})", a, a + self.anneal_steps),
+            stages += [Phase("anneal", a, a + self.anneal_steps),
                        Phase("final", a + self.anneal_steps, None)]
         return stages
 
@@ -153,12 +153,11 @@ class Continual(Schedule):
 
     def _phases(self):
         starts = self._starts().tolist()
-        stages = [Phase(f"segment 1 ({self.decay_shape})", 0, starts[1])]
+        stages = [Phase("segment 1", 0, starts[1])]
         for k in range(1, len(self.segments)):
             if self.rewarm:
-                stages.append(Phase(f"segment {k + 1} re-warm", starts[k], starts[k] + self.rewarm))
-            stages.append(Phase(f"segment {k + 1} ({self.decay_shape})",
-                                starts[k] + self.rewarm, starts[k + 1]))
+                stages.append(Phase("re-warm", starts[k], starts[k] + self.rewarm))
+            stages.append(Phase(f"segment {k + 1}", starts[k] + self.rewarm, starts[k + 1]))
         return stages
 
     def add_segment(self, steps: int) -> Continual:

@@ -26,16 +26,17 @@ def plot_schedule(schedule: Schedule, ax=None, steps: int | None = None,
     n = steps or schedule.preview_steps()
     t = np.arange(n)
     ax.plot(t, schedule(t) * (peak_lr or 1.0), **line_kw)
-    labelled = -n  # where the last phase name went; names closer than 12% of the axis skip
+    axis_px = ax.get_window_extent().width
+    char_px = 0.65 * 7 * ax.figure.dpi / 72  # a fontsize-7 character, roughly
     for p in schedule.phases():
         if p.start >= n:
             break
         if p.start > 0:
             ax.axvline(p.start, color="0.6", lw=0.8, ls=":", zorder=0)
-        if annotate and p.start - labelled >= 0.12 * n:
-            ax.text(p.start, 1.0, f" {p.name}", transform=ax.get_xaxis_transform(),
-                    fontsize=7, color="0.4", va="top", clip_on=True)
-            labelled = p.start
+        width = min(n if p.end is None else p.end, n) - p.start
+        if annotate and width / n * axis_px >= len(p.name) * char_px:  # the name fits
+            ax.text(p.start + width / 2, 0.99, p.name, transform=ax.get_xaxis_transform(),
+                    fontsize=7, color="0.4", ha="center", va="top")
     ax.set_xlim(0, max(n - 1, 1))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("step")

@@ -473,7 +473,7 @@ class WSD(Schedule):
     def _phases(self):
         stable = self._length() - self._decay_len()
         stages = [Phase("stable", 0, stable)] if stable else []
-        return stages + [Phase(f"decay ({self.decay_shape})", stable, self._length())]
+        return stages + [Phase("decay", stable, self._length())]
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

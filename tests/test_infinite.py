@@ -57,8 +57,8 @@ def test_exact_values_at_phase_boundaries():
     assert s(2250) == pytest.approx(0.4 * (0.1 ** 0.5))
     assert s(2500) == pytest.approx(0.04) and s(10**7) == pytest.approx(0.04)
     assert [(p.name, p.start, p.end) for p in s.phases()] == [
-        ("warmup", 0, 100), ("cooldown (cosine)", 100, 500), ("constant", 500, 2000),
-        ("anneal (exponential)", 2000, 2500), ("final", 2500, None)]
+        ("warmup", 0, 100), ("cooldown", 100, 500), ("constant", 500, 2000),
+        ("anneal", 2000, 2500), ("final", 2500, None)]
 
 
 def test_inverse_sqrt_cooldown_formula():

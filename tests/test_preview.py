@@ -19,7 +19,7 @@ def test_preview_table_lists_phases_with_values(capsys):
     assert out[1].split() == ["phase", "steps", "multiplier", "lr"]
     assert out[2].split() == ["warmup", "0-499", "0.002", "->", "1", "6e-07", "->", "0.0003"]
     assert out[3].split()[:2] == ["stable", "500-7999"]
-    assert out[4].split()[:5] == ["decay", "(linear)", "8000-9999", "1", "->"]
+    assert out[4].split()[:4] == ["decay", "8000-9999", "1", "->"]
     assert out[-1].startswith("10000 steps shown")
 
 
