@@ -25,7 +25,8 @@ class Infinite(Schedule):
     ``cooldown_steps``:
 
     * cosine cooldown: ``const + (1 - const)(1 + cos(pi p)) / 2``;
-    * inverse_sqrt cooldown: ``1 + (const - 1) h(p) / h(1)``, ``h(x) = 1/sqrt(1 + timescale x) - 1``;
+    * inverse_sqrt cooldown: ``1 + (const - 1) h(p) / h(1)`` with
+      ``h(x) = 1/sqrt(1 + timescale x) - 1``;
 
     then ``const`` for as long as training goes. From step ``anneal_at`` (absolute, or
     never) the LR anneals over ``anneal_steps`` from its value there to ``final`` along
@@ -60,7 +61,8 @@ class Infinite(Schedule):
         start = self.anneal_start - self.warmup
         begin = self._cooldown(np.array(start)) if self.cooldown_steps else self.const
         q = np.clip((s - start) / self.anneal_steps, 0.0, 1.0)
-        return np.where(s >= start, interpolate(q, float(begin), self.final, self.anneal_shape), out)
+        anneal = interpolate(q, float(begin), self.final, self.anneal_shape)
+        return np.where(s >= start, anneal, out)
 
     def _check(self):
         _require(0.0 < self.const <= 1.0, self, "const", "a fraction in (0, 1]")

@@ -125,8 +125,9 @@ class Schedule:
         """Body length D = total_steps - warmup."""
         return self.total_steps - self.warmup
 
-    def _progress(self, s: np.ndarray, length: float | None = None) -> np.ndarray:
-        return np.minimum(s / (length or self._length()), 1.0)
+    def _progress(self, s: np.ndarray) -> np.ndarray:
+        """Progress through the body, p = min(s / D, 1)."""
+        return np.minimum(s / self._length(), 1.0)
 
     # -- phases -----------------------------------------------------------------------
     def phases(self) -> list[Phase]:
@@ -234,50 +235,47 @@ class Constant(Schedule):
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
-class Linear(Schedule):
+class _Decay(Schedule):
+    """A decay over the whole run, from 1 to ``final`` along the family's ``shape``."""
+
+    shape: ClassVar[str]
+    total_steps: int = field()
+    final: float = 0.0
+
+    def _body(self, s):
+        return interpolate(self._progress(s), 1.0, self.final, self.shape)
+
+    def _check(self):
+        _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class Linear(_Decay):
     """Linear decay to ``final``: ``1 - (1 - final) p``."""
 
-    name = "linear"
-    total_steps: int = field()
-    final: float = 0.0
-
-    def _body(self, s):
-        return interpolate(self._progress(s), 1.0, self.final, "linear")
-
-    def _check(self):
-        _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
+    name = shape = "linear"
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
-class Cosine(Schedule):
+class Cosine(_Decay):
     """Cosine decay to ``final`` (the min ratio): ``final + (1 - final)(1 + cos(pi p)) / 2``."""
 
-    name = "cosine"
-    total_steps: int = field()
-    final: float = 0.0
-
-    def _body(self, s):
-        return interpolate(self._progress(s), 1.0, self.final, "cosine")
-
-    def _check(self):
-        _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
+    name = shape = "cosine"
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
-class Polynomial(Schedule):
+class Polynomial(_Decay):
     """Polynomial decay: ``final + (1 - final)(1 - p)^power``."""
 
     name = "polynomial"
-    total_steps: int = field()
     power: float = 1.0
-    final: float = 0.0
 
     def _body(self, s):
         return self.final + (1.0 - self.final) * (1.0 - self._progress(s)) ** self.power
 
     def _check(self):
+        super()._check()
         _require(self.power > 0, self, "power", "a number > 0")
-        _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

@@ -39,9 +39,11 @@ class Snapshot:
             "model": _to_cpu(model.state_dict()),
             "optimizer": _to_cpu(optimizer.state_dict()),
             "scheduler": None if scheduler is None else _to_cpu(scheduler.state_dict()),
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+            "rng": {"torch": torch.get_rng_state(),
+                    "numpy": np.random.get_state(),  # noqa: NPY002 (the global generator)
                     "python": random.getstate(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None},
+                    "cuda": (torch.cuda.get_rng_state_all() if torch.cuda.is_initialized()
+                             else None)},
         }
         if path is None:
             self._state = state
@@ -58,7 +60,7 @@ class Snapshot:
             self.scheduler.load_state_dict(state["scheduler"])
         rng = state["rng"]
         torch.set_rng_state(rng["torch"])
-        np.random.set_state(rng["numpy"])
+        np.random.set_state(rng["numpy"])  # noqa: NPY002
         random.setstate(rng["python"])
         if rng["cuda"] is not None:
             torch.cuda.set_rng_state_all(rng["cuda"])
