@@ -6,6 +6,7 @@ plotting (matplotlib) load on first use of the names that need them.
 
 from importlib import import_module
 
+from lrsched.infinite import continual, infinite
 from lrsched.schedules import (
     Schedule,
     constant,
@@ -29,6 +30,9 @@ __version__ = "0.1.0"
 # name -> module that defines it; imported on first attribute access (PEP 562).
 _LAZY = {
     "ScheduleLR": "lrsched.scheduler",
+    "Snapshot": "lrsched.snapshot",
+    "anneal_branch": "lrsched.snapshot",
+    "from_hf": "lrsched.hf",
     "MomentumLaw": "lrsched.laws",
     "MultiPowerLaw": "lrsched.laws",
     "Fit": "lrsched.laws",
@@ -36,6 +40,9 @@ _LAZY = {
     "curve_metrics": "lrsched.laws",
     "Curve": "lrsched.curves",
     "read_curve": "lrsched.curves",
+    "GradNormRecorder": "lrsched.recorder",
+    "refine": "lrsched.refinement",
+    "AutoLRS": "lrsched.autolrs",
 }
 
 
@@ -52,10 +59,12 @@ def __dir__():
 __all__ = [
     "Schedule",
     "constant",
+    "continual",
     "cosine",
     "cosine_restarts",
     "exponential",
     "from_spec",
+    "infinite",
     "inverse_sqrt",
     "join",
     "linear",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "docs").glob("*.md"))
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # ![alt](path "title") in markdown, or <img src="path"> in HTML.
 IMAGE = re.compile(r'!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)'
                    r'|<img\s[^>]*src="([^"]+)"')
@@ -45,8 +45,7 @@ def python_blocks(page: Path) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_python_examples_run(page):
     blocks = python_blocks(page)
-    if not blocks:
-        pytest.skip(f"{page.name} has no python examples")
+    assert blocks, f"{page.name} has no runnable example; every page shows one"
     rel = str(page.relative_to(ROOT))
     env = {**os.environ, "MPLBACKEND": "Agg"}
     result = subprocess.run(
@@ -58,9 +57,7 @@ def test_python_examples_run(page):
 
 def test_referenced_images_exist():
     missing = []
-    for doc in [*PAGES, ROOT / "README.md"]:
-        if not doc.exists():
-            continue
+    for doc in PAGES:
         for match in IMAGE.finditer(doc.read_text()):
             target = match.group(1) or match.group(2)
             if re.match(r"[a-z]+://", target):
@@ -68,3 +65,9 @@ def test_referenced_images_exist():
             if not (doc.parent / target.split("#")[0]).is_file():
                 missing.append(f"{doc.relative_to(ROOT)}: {target}")
     assert not missing, "missing images:\n" + "\n".join(missing)
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    unlinked = [p.name for p in PAGES[1:] if f"(docs/{p.name})" not in readme]
+    assert not unlinked, f"README.md does not link: {', '.join(unlinked)}"

@@ -12,7 +12,7 @@ import argparse
 import sys
 from importlib import import_module
 
-_COMMANDS = ["preview"]
+_COMMANDS = ["preview", "fit_curve", "refine"]
 
 
 class _Parser(argparse.ArgumentParser):

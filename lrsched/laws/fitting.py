@@ -1,0 +1,296 @@
+"""The one fitting path shared by both laws, the ``Fit`` it returns, and saved fits.
+
+Objective (both papers): the Huber loss, delta = 1e-3, of log(predicted) - log(measured)
+loss, summed over every point of every training curve; all curves share the parameters.
+Each parameter is bounded (``Law.bounds``; L0 also by the smallest measured loss).
+Starting points: for each combination in ``Law.shape_grid`` the linear parameters
+(L0, A, K) are solved by bounded least squares; the best few combinations start lmfit's
+bounded trust-region least squares, and the lowest objective wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import lsq_linear
+
+from lrsched.laws.base import VERSION, Law, as_lrs, first_used_step
+from lrsched.laws.metrics import curve_metrics
+
+HUBER_DELTA = 1e-3
+
+
+class FitError(RuntimeError):
+    """The fit did not converge; there are no parameters to report."""
+
+
+def huber(r: np.ndarray, delta: float = HUBER_DELTA) -> float:
+    a = np.abs(r)
+    return float(np.sum(np.where(a <= delta, 0.5 * r**2, delta * (a - 0.5 * delta))))
+
+
+def used_points(curve, first_step: int | None):
+    """The (steps, losses) of ``curve`` the laws model: from ``first_step`` on."""
+    start = first_used_step(curve.lrs) if first_step is None else first_step
+    keep = curve.steps >= start
+    return curve.steps[keep], curve.loss[keep], start
+
+
+@dataclass
+class _Data:
+    """One training curve, prepared for repeated evaluation."""
+
+    name: str
+    y: np.ndarray
+    prepared: object
+    summary: dict
+
+
+def _prepare(law: Law, curves, first_step) -> list[_Data]:
+    data = []
+    for curve in curves:
+        steps, y, start = used_points(curve, first_step)
+        if y.size == 0:
+            raise ValueError(
+                f"{curve.name}: no loss points at or after step {start}; "
+                "lower the first step used (--first-step)"
+            )
+        summary = {
+            "name": curve.name,
+            "n": int(y.size),
+            "first_step": int(start),
+            "steps": [int(steps[0]), int(steps[-1])],
+            "lr": [float(curve.lrs.min()), float(curve.lrs.max())],
+            "loss": [float(y.min()), float(y.max())],
+        }
+        prepared = law.prepare(curve.lrs, steps)
+        if np.any(law.power_sum(prepared) <= 0):
+            raise ValueError(f"{curve.name}: no LR has been applied yet at step {steps[0]}; "
+                             "start later (--first-step)")
+        data.append(_Data(curve.name, y, prepared, summary))
+    return data
+
+
+def _predict_all(law: Law, params: dict, data: list[_Data]) -> np.ndarray:
+    return np.concatenate([law.evaluate(params, d.prepared) for d in data])
+
+
+def _log_residual(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(pred, 1e-12)) - np.log(y)
+
+
+def _bounds(law: Law, y: np.ndarray) -> dict:
+    bounds = dict(law.bounds)
+    bounds["L0"] = (0.0, float(y.min()))
+    return bounds
+
+
+def _starts(law: Law, data, fixed: dict, bounds: dict, count: int) -> list[dict]:
+    """The ``count`` best shape-grid points, each with its best linear parameters."""
+    y = np.concatenate([d.y for d in data])
+    names = list(law.shape_grid)
+    grid = [(fixed[name],) if name in fixed else law.shape_grid[name] for name in names]
+    l0, a, k = law.linear
+    low = [bounds[n][0] for n in law.linear]
+    high = [bounds[n][1] for n in law.linear]
+    scored = []
+    for values in itertools.product(*grid):
+        shape = {**fixed, **dict(zip(names, values))}
+        power = np.concatenate([law.power_sum(d.prepared) for d in data]) ** -shape["alpha"]
+        decay = np.concatenate([law.decay(shape, d.prepared) for d in data])
+        design = np.column_stack([np.ones_like(y), power, -decay]) / y[:, None]
+        coef = lsq_linear(design, np.ones_like(y), bounds=(low, high)).x
+        params = {**shape, l0: coef[0], a: coef[1], k: coef[2]}
+        pred = coef[0] + coef[1] * power - coef[2] * decay
+        scored.append((huber(_log_residual(pred, y)), params))
+    scored.sort(key=lambda s: s[0])
+    return [params for _, params in scored[:count]]
+
+
+def fit(law: Law, curves, first_step: int | None = None, starts: int = 3) -> Fit:
+    """Fit ``law`` jointly to ``curves`` (``Curve`` objects); raises FitError if no
+    starting point converges, ValueError if the data cannot determine the parameters."""
+    import lmfit  # imports matplotlib too: only when fitting
+
+    clock = time.perf_counter()
+    curves = list(curves)
+    if not curves:
+        raise ValueError("no training curves given")
+    data = _prepare(law, curves, first_step)
+    y = np.concatenate([d.y for d in data])
+    fixed = law.fixed()
+    n_free = len(law.param_names) - len(fixed)
+    if y.size <= n_free:
+        names = ", ".join(c.name for c in curves)
+        raise ValueError(
+            f"{names}: {y.size} loss points cannot determine {n_free} parameters; "
+            "give more points or more curves"
+        )
+    bounds = _bounds(law, y)
+
+    def residual(params) -> np.ndarray:
+        return _log_residual(_predict_all(law, params.valuesdict(), data), y)
+
+    best = None
+    for start in _starts(law, data, fixed, bounds, starts):
+        params = lmfit.Parameters()
+        for name in law.param_names:
+            lo, hi = bounds[name]
+            value = float(np.clip(start[name], lo, hi))
+            params.add(name, value=value, min=lo, max=hi, vary=name not in fixed)
+        result = lmfit.minimize(residual, params, method="least_squares",
+                                loss="huber", f_scale=HUBER_DELTA, x_scale="jac")
+        objective = huber(result.residual)
+        if result.success and np.isfinite(objective) and (best is None or objective < best[0]):
+            best = (objective, result)
+    if best is None:
+        raise FitError(f"the {law.name} law fit did not converge from any starting point")
+    objective, result = best
+    params = {n: float(p.value) for n, p in result.params.items()}
+    stderr = {n: float(p.stderr) if p.stderr is not None else float("nan")
+              for n, p in result.params.items()}
+    for name in fixed:
+        stderr[name] = 0.0
+    fitted = Fit(
+        law=law,
+        params=params,
+        stderr=stderr,
+        covariance=None if result.covar is None else np.asarray(result.covar),
+        covariance_names=list(result.var_names),
+        first_step=first_step,
+        objective=objective,
+        data=[d.summary for d in data],
+    )
+    fitted.train = {c.name: fitted.score(c) for c in curves}
+    fitted.seconds = time.perf_counter() - clock
+    return fitted
+
+
+@dataclass
+class Fit:
+    """A fitted law: ``params``, ``stderr``, training ``train`` metrics per curve, the
+    ``data`` summary, and ``predict``/``band`` for any per-step LR array."""
+
+    law: Law
+    params: dict
+    stderr: dict
+    covariance: np.ndarray | None = None
+    covariance_names: list = field(default_factory=list)
+    first_step: int | None = None
+    objective: float = float("nan")
+    data: list = field(default_factory=list)
+    train: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def predict(self, lrs, steps=None) -> np.ndarray:
+        """Predicted loss at ``steps`` (default: every step) for per-step LRs ``lrs``."""
+        return self.law.predict(self.params, lrs, steps)
+
+    def band(self, lrs, steps=None, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) = prediction -/+ z standard deviations from the parameter
+        covariance (delta method). It reflects parameter uncertainty only, so it
+        understates the error of extrapolating to a new schedule."""
+        lrs = as_lrs(lrs)
+        steps = np.arange(lrs.size) if steps is None else np.asarray(steps, dtype=np.int64)
+        prepared = self.law.prepare(lrs, steps)
+        pred = self.law.evaluate(self.params, prepared)
+        if self.covariance is None:
+            return pred.copy(), pred.copy()
+        jac = []
+        for name in self.covariance_names:
+            h = 1e-6 * max(abs(self.params[name]), 1e-3)
+            shifted = {**self.params, name: self.params[name] + h}
+            jac.append((self.law.evaluate(shifted, prepared) - pred) / h)
+        jac = np.array(jac)
+        sd = np.sqrt(np.maximum(np.einsum("it,ij,jt->t", jac, self.covariance, jac), 0.0))
+        return pred - z * sd, pred + z * sd
+
+    def score(self, curve) -> dict:
+        """``curve_metrics`` of the prediction at the curve's modelled points."""
+        steps, y, _ = used_points(curve, self.first_step)
+        return curve_metrics(self.predict(curve.lrs, steps), y)
+
+    def to_dict(self) -> dict:
+        cov = None if self.covariance is None else self.covariance.tolist()
+        return {
+            "law": self.law.name,
+            "version": VERSION,
+            "options": self.law.options(),
+            "params": self.params,
+            "stderr": self.stderr,
+            "covariance": {"names": self.covariance_names, "matrix": cov},
+            "first_step": self.first_step,
+            "objective": self.objective,
+            "data": self.data,
+            "train": self.train,
+            "seconds": self.seconds,
+        }
+
+    def save(self, path, extra: dict | None = None) -> None:
+        """Write the fit (plus ``extra`` keys) as JSON, atomically."""
+        from lrsched.curves import atomic_path
+
+        text = json.dumps(_nan_to_none({**self.to_dict(), **(extra or {})}), indent=2)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text + "\n")
+
+
+def _nan_to_none(obj):
+    """JSON has no NaN: write null (read back as NaN)."""
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_to_none(v) for v in obj]
+    return None if isinstance(obj, float) and not np.isfinite(obj) else obj
+
+
+def _laws() -> dict:
+    from lrsched.laws.momentum import MomentumLaw
+    from lrsched.laws.multipower import MultiPowerLaw
+
+    return {law.name: law for law in (MomentumLaw, MultiPowerLaw)}
+
+
+def _float(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def load_fit(path) -> Fit:
+    """Read a fit written by ``Fit.save`` (or ``lrsched fit-curve --json``)."""
+    try:
+        with open(path) as f:
+            raw = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); "
+                         "give a file written by `lrsched fit-curve --json`") from None
+    laws = _laws()
+    if not isinstance(raw, dict) or raw.get("law") not in laws:
+        law = raw.get("law") if isinstance(raw, dict) else None
+        raise ValueError(f"{path}: law {law!r} is not one of {sorted(laws)}; "
+                         "give a file written by `lrsched fit-curve --json`")
+    if raw.get("version") != VERSION:
+        raise ValueError(f"{path}: fit format version {raw.get('version')!r}, this lrsched "
+                         f"reads version {VERSION}; refit with `lrsched fit-curve`")
+    law = laws[raw["law"]](**raw.get("options", {}))
+    params = raw.get("params", {})
+    missing = [n for n in law.param_names if not isinstance(params.get(n), (int, float))]
+    if missing:
+        raise ValueError(f"{path}: parameter(s) {', '.join(missing)} missing or not numbers; "
+                         "refit with `lrsched fit-curve`")
+    cov = raw.get("covariance") or {}
+    return Fit(
+        law=law,
+        params={n: float(params[n]) for n in law.param_names},
+        stderr={n: _float(raw.get("stderr", {}).get(n)) for n in law.param_names},
+        covariance=None if cov.get("matrix") is None else np.array(cov["matrix"], dtype=float),
+        covariance_names=list(cov.get("names", [])),
+        first_step=raw.get("first_step"),
+        objective=_float(raw.get("objective")),
+        data=raw.get("data", []),
+        train=raw.get("train", {}),
+        seconds=float(raw.get("seconds", 0.0)),
+    )

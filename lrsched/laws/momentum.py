@@ -1,0 +1,88 @@
+"""The momentum law of Tissue et al. 2024, "Scaling Law with Learning Rate Annealing"
+(arXiv 2408.11029):
+
+    L(s) = L0 + A · S1(s)^-alpha - C · S2(s)
+    S1(s) = sum_{i<=s} eta_i
+    m_i = lam · m_{i-1} + (eta_{i-1} - eta_i),   S2(s) = sum_{i<=s} m_i
+
+S1 is the "forward area" under the LR curve, S2 the "annealing area": the LR drops
+accumulated with momentum ``lam`` (0.999 in the paper), so a drop lowers the loss
+gradually, not at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+from lrsched.laws.base import Law, warmup_end
+
+LAM_RANGE = (0.99, 0.9995)
+LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)
+
+
+class MomentumLaw(Law):
+    """The momentum law.
+
+    ``lam``: a number in [0.99, 0.9995] (fixed), ``"grid"`` (the best of LAM_GRID on the
+    training curves) or ``"fit"`` (a free parameter in that range; the default).
+    ``warmup``: ``"plain"`` (default) uses the per-step LR as it was; ``"peak"`` counts
+    warmup steps at the peak LR, as the paper does. With ``"plain"`` S1 is the true LR
+    area (as in the multi-power law) and the rising warmup LR adds a constant to S2 after
+    the warmup, which L0 absorbs. On the training curves of data/curves/mpl "plain" fits
+    better at every model size (Huber objective 39-59% lower) and predicts each training
+    curve from the other two better at two of three sizes, hence the default.
+    """
+
+    name = "momentum"
+    linear = ("L0", "A", "C")
+    shape = ("lam",)
+    shape_grid = {"alpha": (0.3, 0.5, 0.8), "lam": (0.99, 0.995, 0.999, 0.9995)}
+
+    def __init__(self, lam: float | str = "fit", warmup: str = "plain"):
+        if warmup not in ("peak", "plain"):
+            raise ValueError(f"warmup must be 'peak' or 'plain', not {warmup!r}")
+        if isinstance(lam, str):
+            if lam not in ("fit", "grid"):
+                raise ValueError(f"lam must be a number, 'fit' or 'grid', not {lam!r}")
+        elif not LAM_RANGE[0] <= lam <= LAM_RANGE[1]:
+            raise ValueError(f"lam={lam} is outside [{LAM_RANGE[0]}, {LAM_RANGE[1]}]")
+        self.lam = lam
+        self.warmup = warmup
+        self.bounds = {
+            "L0": (0.0, np.inf),
+            "A": (0.0, 1e6),
+            "alpha": (0.01, 3.0),
+            "C": (0.0, 1e6),
+            "lam": LAM_RANGE,
+        }
+
+    def options(self) -> dict:
+        return {"lam": self.lam, "warmup": self.warmup}
+
+    def fixed(self) -> dict:
+        return {} if isinstance(self.lam, str) else {"lam": float(self.lam)}
+
+    def fit(self, curves, first_step: int | None = None, starts: int = 3):
+        """As ``Law.fit``; with ``lam="grid"`` fits each lam of LAM_GRID, keeps the best."""
+        if self.lam != "grid":
+            return super().fit(curves, first_step, starts)
+        curves = list(curves)
+        fits = [MomentumLaw(lam, self.warmup).fit(curves, first_step, starts) for lam in LAM_GRID]
+        return min(fits, key=lambda f: f.objective)
+
+    def prepare(self, lrs: np.ndarray, steps: np.ndarray):
+        eta = lrs.copy()
+        if self.warmup == "peak":
+            end = warmup_end(eta)
+            eta[:end] = eta[end]
+        drops = np.concatenate([[0.0], eta[:-1] - eta[1:]])
+        return {"s1": np.cumsum(eta)[steps], "drops": drops, "steps": steps}
+
+    def power_sum(self, prepared) -> np.ndarray:
+        return prepared["s1"]
+
+    def decay(self, params: dict, prepared) -> np.ndarray:
+        """S2 at the prepared steps: m is a first-order linear filter of the LR drops."""
+        m = lfilter([1.0], [1.0, -params["lam"]], prepared["drops"])
+        return np.cumsum(m)[prepared["steps"]]

@@ -1,0 +1,140 @@
+"""``lrsched fit-curve`` and ``lrsched predict`` end to end, and their exit-2 errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrsched.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "curves" / "mpl" / "25M"
+SCHEDULES = {
+    "cosine_24000": "cosine:total_steps=24000,warmup=2160,final=0.1",
+    "constant_24000": "constant:warmup=2160",
+    "wsdcon_9": "multistep:milestones=[5840],gamma=0.3,warmup=2160",
+    "wsdcon_3": "multistep:milestones=[5840],gamma=0.1,warmup=2160",
+}
+
+
+def curve_args(*names):
+    files = [str(DATA / f"{n}.csv") for n in names]
+    schedules = [a for n, f in zip(names, files) for a in ("--schedule", f"{f}={SCHEDULES[n]}")]
+    return files, [*schedules, "--peak-lr", "3e-4"]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A momentum-law fit of three real curves, scored on a fourth, with JSON and plot."""
+    out = tmp_path_factory.mktemp("fit")
+    train, opts = curve_args("cosine_24000", "constant_24000", "wsdcon_9", "wsdcon_3")
+    code = main(["fit-curve", *train[:3], "--test", train[3], *opts, "--law", "momentum",
+                 "--json", str(out / "fit.json"), "--plot", str(out / "fit.png")])
+    assert code == 0
+    return out
+
+
+def test_fit_curve_prints_table_and_writes_json_and_plot(fitted, capsys):
+    raw = json.loads((fitted / "fit.json").read_text())
+    assert raw["law"] == "momentum"
+    assert set(raw["params"]) == {"L0", "A", "alpha", "C", "lam"} == set(raw["stderr"])
+    assert set(raw["train"]) == {str(DATA / f"{n}.csv")
+                                 for n in ("cosine_24000", "constant_24000", "wsdcon_9")}
+    test = raw["test"][str(DATA / "wsdcon_3.csv")]
+    assert set(test) == {"r2", "mae", "rmse", "pred_e", "worst_e", "n"} and test["pred_e"] < 0.01
+    assert raw["test_mean"]["pred_e"] == test["pred_e"] and raw["seconds"] > 0
+    assert (fitted / "fit.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fit_curve_table(tmp_path, capsys):
+    train, opts = curve_args("cosine_24000", "wsdcon_9")
+    assert main(["fit-curve", *train, *opts, "--law", "momentum", "--lam", "0.999"]) == 0
+    out = capsys.readouterr().out
+    assert "loss points before each curve's warmup end ignored" in out
+    assert "lam" in out and "fixed" in out and "wsdcon_9.csv" in out and "pred_e" in out
+
+
+def test_predict_round_trip_matches_the_fit(fitted, tmp_path, capsys):
+    from lrsched import from_spec, load_fit
+
+    spec = "wsd:total_steps=30000,warmup=2160,decay_steps=6000,final=0.1"
+    out_csv, out_png = tmp_path / "pred.csv", tmp_path / "pred.png"
+    assert main(["predict", str(fitted / "fit.json"), "--schedule", spec, "--peak-lr", "3e-4",
+                 "--csv", str(out_csv), "--plot", str(out_png)]) == 0
+    rows = list(csv.DictReader(out_csv.open()))
+    assert int(rows[0]["step"]) == 2160 and int(rows[-1]["step"]) == 29999
+    lrs = 3e-4 * from_spec(spec)(np.arange(30000))
+    expected = load_fit(fitted / "fit.json").predict(lrs, np.arange(2160, 30000))
+    assert np.allclose([float(r["loss"]) for r in rows], expected)
+    assert out_png.read_bytes()[:4] == b"\x89PNG"
+    assert "steps before 2160" in capsys.readouterr().out
+
+
+def one_line_error(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and fragment in err, err
+    return err
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("", "empty file"),
+    ("1,1e-3,3\n", "not a header"),
+    ("step,lr\n1,1e-3\n", "no column 'loss'"),
+    ("step,lr,loss\n1,1e-3,x\n", "row 2, column 'loss'"),
+    ("step,lr,loss\n5,1e-3,3\n1,1e-3,3\n", "step 1 comes after step 5"),
+    ("step,lr,loss\n1,1e-3,nan\n2,1e-3,nan\n", "no finite loss"),
+    ("step,lr,loss\n0,1e-3,3\n1,1e-3,2.9\n", "2 loss points cannot determine"),
+    ("step,lr,loss\n1,-1e-3,3\n", "negative learning rate"),
+])
+def test_fit_curve_bad_input_exits_2_with_one_line(tmp_path, capsys, text, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    err = one_line_error(capsys, ["fit-curve", str(path), "--law", "momentum"], fragment)
+    assert "bad.csv" in err
+
+
+def test_fit_curve_bad_arguments_exit_2(tmp_path, capsys):
+    train, _ = curve_args("cosine_24000")
+    one_line_error(capsys, ["fit-curve", str(tmp_path / "missing.csv")], "No such file")
+    one_line_error(capsys, ["fit-curve", *train, "--schedule", "x.csv=constant",
+                            "--peak-lr", "1e-3"], "not one of the curve files")
+    one_line_error(capsys, ["fit-curve", *train, "--schedule", f"{train[0]}=constant"],
+                   "add --peak-lr")
+    one_line_error(capsys, ["fit-curve", *train, "--law", "momentum", "--lam", "2"],
+                   "outside [0.99, 0.9995]")
+    one_line_error(capsys, ["fit-curve", *train, "--plot", str(tmp_path / "no" / "x.png")],
+                   "does not exist")
+
+
+def test_fit_that_does_not_converge_exits_1_without_numbers(monkeypatch, capsys):
+    from lrsched.laws import FitError, MomentumLaw
+
+    def fail(*args, **kwargs):
+        raise FitError("the momentum law fit did not converge from any starting point")
+
+    monkeypatch.setattr(MomentumLaw, "fit", fail)
+    train, opts = curve_args("cosine_24000")
+    assert main(["fit-curve", *train, *opts, "--law", "momentum"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "did not converge" in captured.err
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ('{"law": "momentum", "version": 99, "params": {}}', "version 99"),
+    ('{"law": "quadratic", "version": 1}', "law 'quadratic'"),
+    ("not json", "not JSON"),
+])
+def test_predict_bad_fit_file_exits_2(tmp_path, capsys, content, fragment):
+    path = tmp_path / "fit.json"
+    path.write_text(content)
+    one_line_error(capsys, ["predict", str(path), "--schedule", "cosine:total_steps=100",
+                            "--peak-lr", "1e-3"], fragment)
+
+
+def test_predict_unbounded_schedule_needs_steps(fitted, capsys):
+    one_line_error(capsys, ["predict", str(fitted / "fit.json"), "--schedule", "constant",
+                            "--peak-lr", "1e-3"], "--steps")

@@ -1,0 +1,123 @@
+"""The shared fitting path: recovery of known parameters, Fit, save/load."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lrsched.curves import Curve
+from lrsched.laws import Fit, FitError, MomentumLaw, MultiPowerLaw, load_fit
+from tests.test_laws import MOM, MPL, schedule
+
+
+def synthetic(law, params, kinds=("cosine", "constant", "wsd0"), n=4000, every=40, noise=0.0):
+    rng = np.random.default_rng(0)
+    curves = []
+    for kind in kinds:
+        lrs = schedule(n, kind)
+        steps = np.arange(n // 10, n, every)
+        loss = law.predict(params, lrs, steps) * np.exp(noise * rng.standard_normal(steps.size))
+        curves.append(Curve(steps, loss, lrs, kind))
+    return curves
+
+
+def test_momentum_fit_recovers_known_parameters():
+    law = MomentumLaw()
+    fit = law.fit(synthetic(law, MOM))
+    for name, value in MOM.items():
+        assert fit.params[name] == pytest.approx(value, rel=1e-3), name
+    assert all(m["pred_e"] < 1e-6 for m in fit.train.values())
+
+
+def test_momentum_fixed_and_grid_lambda():
+    law = MomentumLaw()
+    curves = synthetic(law, MOM)
+    fixed = MomentumLaw(lam=0.999).fit(curves)
+    assert fixed.params["lam"] == 0.999 and fixed.stderr["lam"] == 0
+    grid = MomentumLaw(lam="grid").fit(curves)
+    assert grid.params["lam"] == 0.999  # the true value is on the grid
+
+
+def test_multipower_fit_recovers_known_parameters_and_predicts_new_schedules():
+    law = MultiPowerLaw()
+    curves = synthetic(law, MPL, kinds=("cosine", "constant", "wsd0", "linear0"))
+    fit = law.fit(curves)
+    for name in ("L0", "A", "alpha"):
+        assert fit.params[name] == pytest.approx(MPL[name], rel=0.02), name
+    held_out = schedule(8000, "cosine")
+    truth = law.predict(MPL, held_out)[800:]
+    assert np.max(np.abs(fit.predict(held_out)[800:] / truth - 1)) < 1e-3
+
+
+def test_noisy_fit_has_stderr_and_a_band_around_the_prediction():
+    law = MomentumLaw(lam=0.999)
+    fit = law.fit(synthetic(law, MOM, noise=2e-3))
+    assert all(np.isfinite(fit.stderr[n]) and fit.stderr[n] > 0 for n in ("L0", "A", "alpha"))
+    lrs = schedule(6000, "cosine")
+    low, high = fit.band(lrs, np.arange(600, 6000, 100))
+    mid = fit.predict(lrs, np.arange(600, 6000, 100))
+    assert np.all(low < mid) and np.all(mid < high)
+    assert np.all(high - low < 0.05)
+
+
+def test_fit_ignores_warmup_points_unless_told():
+    law = MomentumLaw()
+    lrs = schedule(4000, "cosine")
+    steps = np.arange(0, 4000, 40)
+    loss = np.where(steps < 400, 10.0, law.predict(MOM, lrs, np.maximum(steps, 1)))
+    curves = [Curve(steps, loss, lrs, "a"), *synthetic(law, MOM, kinds=("constant",))]
+    fit = law.fit(curves)
+    assert fit.data[0]["first_step"] == 400
+    assert fit.params["alpha"] == pytest.approx(MOM["alpha"], rel=1e-3)
+    later = law.fit(curves, first_step=2000)
+    assert later.data[0]["first_step"] == 2000 and later.data[0]["n"] == 50
+
+
+def test_too_few_points_is_a_value_error():
+    lrs = schedule(1000, "cosine")
+    curve = Curve(np.array([500, 600, 700]), np.array([3.5, 3.4, 3.3]), lrs, "tiny")
+    with pytest.raises(ValueError, match="tiny: 3 loss points cannot determine 5 parameters"):
+        MomentumLaw().fit([curve])
+
+
+def test_fit_that_never_converges_raises(monkeypatch):
+    import lmfit
+
+    class Failed:
+        success = False
+        residual = np.array([np.nan])
+
+    monkeypatch.setattr(lmfit, "minimize", lambda *a, **k: Failed())
+    with pytest.raises(FitError, match="did not converge"):
+        MomentumLaw().fit(synthetic(MomentumLaw(), MOM))
+
+
+@pytest.mark.parametrize("law, params", [(MomentumLaw(lam="fit", warmup="plain"), MOM),
+                                         (MultiPowerLaw(), MPL)])
+def test_save_and_load_round_trip(tmp_path, law, params):
+    fit = law.fit(synthetic(law, params, n=2000))
+    path = tmp_path / "fit.json"
+    fit.save(path)
+    raw = json.loads(path.read_text())
+    assert raw["law"] == law.name and raw["version"] == 1
+    back = load_fit(path)
+    assert isinstance(back, Fit) and back.params == fit.params
+    assert back.law.options() == law.options()
+    lrs, steps = schedule(3000, "linear0"), np.arange(300, 3000)
+    assert np.array_equal(back.predict(lrs, steps), fit.predict(lrs, steps))
+    assert np.allclose(back.band(lrs, steps)[1], fit.band(lrs, steps)[1])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "not JSON"),
+    ('{"law": "cubic", "version": 1}', "law 'cubic' is not one of"),
+    ('{"law": "momentum", "version": 7}', "version 7"),
+    ('{"law": "momentum", "version": 1, "params": {"L0": 1}}', "A, alpha, C, lam missing"),
+])
+def test_load_fit_rejects_bad_files(tmp_path, content, message):
+    path = tmp_path / "fit.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_fit(path)
