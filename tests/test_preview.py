@@ -1,5 +1,7 @@
 """Previews: the CLI table and picture, Schedule.plot and the notebook PNG."""
 
+import json
+
 import matplotlib
 import numpy as np
 import pytest
@@ -36,6 +38,13 @@ def test_preview_draws_a_png(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [out]
 
 
+def test_preview_reads_a_schedule_json(tmp_path, capsys):
+    path = tmp_path / "refined.json"
+    path.write_text(json.dumps(lrsched.tabulated(values=[1.0, 0.5, 0.0]).to_dict()))
+    assert main(["preview", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("tabulated:values=[1.0,0.5,0.0]")
+
+
 @pytest.mark.parametrize("argv,message", [
     (["preview", "cosine:total_steps=100,warmup=200"], "warmup=200 must be shorter"),
     (["preview", "nope"], "unknown schedule 'nope'"),
@@ -43,6 +52,7 @@ def test_preview_draws_a_png(tmp_path, capsys):
     (["preview", "constant", "--steps", "0"], "--steps"),
     (["preview", "constant", "--peak-lr", "nan"], "--peak-lr"),
     (["preview", "constant", "--out", "/no/such/folder/x.png"], "does not exist"),
+    (["preview", "/no/such/schedule.json"], "No such file"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     try:

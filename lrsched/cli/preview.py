@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 from lrsched.schedules import Schedule, from_spec
@@ -32,15 +33,27 @@ def register(sub) -> None:
     p = sub.add_parser("preview", help="show a schedule: phase table, or a picture with --out",
                        description="Show a schedule given by a spec string, e.g. "
                                    "'wsd:total_steps=10000,warmup=500,decay_steps=2000'.")
-    p.add_argument("spec", help="schedule spec: NAME or NAME:key=value,...")
+    p.add_argument("spec", help="schedule spec (NAME or NAME:key=value,...), or a .json file "
+                                "holding a schedule dict (as `lrsched refine --out` writes)")
     p.add_argument("--steps", type=positive_int, help="steps to show (default: the run)")
     p.add_argument("--peak-lr", type=positive_float, help="peak LR, to show LRs")
     p.add_argument("--out", help="write a picture here (.png, .svg, .pdf) instead of a table")
     p.set_defaults(func=run)
 
 
+def load_schedule(text: str) -> Schedule:
+    """A schedule from a spec string, or from a JSON file holding its dict."""
+    if not text.endswith(".json"):
+        return from_spec(text)
+    with open(text) as f:
+        try:
+            return Schedule.from_dict(json.load(f))
+        except ValueError as exc:
+            raise ValueError(f"{text}: {exc}") from None
+
+
 def run(args) -> int:
-    schedule = from_spec(args.spec)
+    schedule = load_schedule(args.spec)
     if args.out:
         from lrsched.plot import save_figure, schedule_figure
 
