@@ -27,6 +27,7 @@ def test_sparse_csv_interpolates_lr_and_skips_rows_without_loss(tmp_path):
     assert curve.lrs[5] == pytest.approx(5e-4) and curve.lrs[25] == pytest.approx(7.5e-4)
 
 
+@pytest.mark.filterwarnings("ignore:.*LR before step 1")
 def test_other_column_names_repeats_averaged_and_nonfinite_dropped(tmp_path):
     path = write(tmp_path, "it,loss_val,learning_rate\n1,4.0,1e-3\n2,3.0,1e-3\n2,3.2,1e-3\n"
                            "3,nan,1e-3\n4,inf,1e-3\n5,2.9,1e-3\n")
@@ -75,6 +76,7 @@ def test_explicit_lrs(tmp_path):
     ("step,lr,loss\n0.5,1e-3,3.0\n", "step 0.5 is not a whole number"),
     ("step,lr,loss\n0,1e-3,-1\n", "is not > 0"),
 ])
+@pytest.mark.filterwarnings("ignore:.*dropped 1 non-finite")
 def test_bad_csv_is_one_line_value_error_naming_the_file(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(ValueError, match=message) as info:
