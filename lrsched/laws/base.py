@@ -69,6 +69,10 @@ class Law:
         """Parameters held at a given value instead of fitted."""
         return {}
 
+    def prior(self) -> dict:
+        """Weak priors, name -> (centre, width in log units); see ``fitting.fit``."""
+        return {}
+
     def prepare(self, lrs: np.ndarray, steps: np.ndarray):
         """Parameter-independent precomputation for evaluating at ``steps``."""
         raise NotImplementedError

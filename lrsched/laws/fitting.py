@@ -3,9 +3,13 @@
 Objective (both papers): the Huber loss, delta = 1e-3, of log(predicted) - log(measured)
 loss, summed over every point of every training curve; all curves share the parameters.
 Each parameter is bounded (``Law.bounds``; L0 also by the smallest measured loss).
-Starting points: for each combination in ``Law.shape_grid`` the linear parameters
+A law may hold parameters fixed (``Law.fixed`` or ``fixed=``) and put a weak prior on
+others (``Law.prior``: name -> (centre, width)): one extra residual per parameter,
+HUBER_DELTA * log(value / centre) / width, under the same Huber loss (quadratic within
+a factor e^width of the centre, linear beyond).
+Starting points: for each combination in ``Law.shape_grid`` the free linear parameters
 (L0, A, K) are solved by bounded least squares; the best few combinations start lmfit's
-bounded trust-region least squares, and the lowest objective wins.
+bounded trust-region least squares, and the lowest (penalised) objective wins.
 """
 
 from __future__ import annotations
@@ -90,30 +94,34 @@ def _bounds(law: Law, y: np.ndarray) -> dict:
 
 
 def _starts(law: Law, data, fixed: dict, bounds: dict, count: int) -> list[dict]:
-    """The ``count`` best shape-grid points, each with its best linear parameters."""
+    """The ``count`` best shape-grid points, each with its best free linear parameters."""
     y = np.concatenate([d.y for d in data])
     names = list(law.shape_grid)
     grid = [(fixed[name],) if name in fixed else law.shape_grid[name] for name in names]
-    l0, a, k = law.linear
-    low = [bounds[n][0] for n in law.linear]
-    high = [bounds[n][1] for n in law.linear]
+    free = [n for n in law.linear if n not in fixed]
+    low = [bounds[n][0] for n in free]
+    high = [bounds[n][1] for n in free]
     scored = []
     for values in itertools.product(*grid):
         shape = {**fixed, **dict(zip(names, values))}
         power = np.concatenate([law.power_sum(d.prepared) for d in data]) ** -shape["alpha"]
         decay = np.concatenate([law.decay(shape, d.prepared) for d in data])
-        design = np.column_stack([np.ones_like(y), power, -decay]) / y[:, None]
-        coef = lsq_linear(design, np.ones_like(y), bounds=(low, high)).x
-        params = {**shape, l0: coef[0], a: coef[1], k: coef[2]}
-        pred = coef[0] + coef[1] * power - coef[2] * decay
+        columns = dict(zip(law.linear, (np.ones_like(y), power, -decay)))
+        known = sum(fixed[n] * columns[n] for n in law.linear if n in fixed)
+        design = np.column_stack([columns[n] for n in free]) / y[:, None]
+        coef = lsq_linear(design, 1 - known / y, bounds=(low, high)).x
+        params = {**shape, **dict(zip(free, coef))}
+        pred = known + design @ coef * y
         scored.append((huber(_log_residual(pred, y)), params))
     scored.sort(key=lambda s: s[0])
     return [params for _, params in scored[:count]]
 
 
-def fit(law: Law, curves, first_step: int | None = None, starts: int = 3) -> Fit:
-    """Fit ``law`` jointly to ``curves`` (``Curve`` objects); raises FitError if no
-    starting point converges, ValueError if the data cannot determine the parameters."""
+def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
+        fixed: dict | None = None) -> Fit:
+    """Fit ``law`` jointly to ``curves`` (``Curve`` objects), holding ``law.fixed()`` and
+    ``fixed`` at their values; raises FitError if no starting point converges,
+    ValueError if the data cannot determine the parameters."""
     import lmfit  # imports matplotlib too: only when fitting
 
     clock = time.perf_counter()
@@ -122,7 +130,7 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3) -> Fit
         raise ValueError("no training curves given")
     data = _prepare(law, curves, first_step)
     y = np.concatenate([d.y for d in data])
-    fixed = law.fixed()
+    fixed = {**law.fixed(), **(fixed or {})}
     n_free = len(law.param_names) - len(fixed)
     if y.size <= n_free:
         names = ", ".join(c.name for c in curves)
@@ -132,8 +140,13 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3) -> Fit
         )
     bounds = _bounds(law, y)
 
+    prior = {n: c for n, c in law.prior().items() if n not in fixed}
+
     def residual(params) -> np.ndarray:
-        return _log_residual(_predict_all(law, params.valuesdict(), data), y)
+        values = params.valuesdict()
+        penalty = [HUBER_DELTA * np.log(values[n] / centre) / width
+                   for n, (centre, width) in prior.items()]
+        return np.concatenate([_log_residual(_predict_all(law, values, data), y), penalty])
 
     best = None
     for start in _starts(law, data, fixed, bounds, starts):
@@ -149,8 +162,9 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3) -> Fit
             best = (objective, result)
     if best is None:
         raise FitError(f"the {law.name} law fit did not converge from any starting point")
-    objective, result = best
+    result = best[1]
     params = {n: float(p.value) for n, p in result.params.items()}
+    objective = huber(_log_residual(_predict_all(law, params, data), y))
     stderr = {n: float(p.stderr) if p.stderr is not None else float("nan")
               for n, p in result.params.items()}
     for name in fixed:

@@ -27,6 +27,8 @@ import numpy as np
 
 from lrsched.laws.base import Law, warmup_end
 
+SHAPE_PRIOR = {"C": (1.0, 0.3), "beta": (0.5, 0.3), "gamma": (0.5, 0.3)}  # see MultiPowerLaw
+
 EXACT_CHANGES = 16  # most recent LR changes summed term by term
 BLOCK_WIDTH = 1 / 8  # older changes grouped so that a block spans <= this * its distance
 _CHUNK = 2048  # evaluation steps planned at once (bounds memory)
@@ -87,6 +89,15 @@ class _Changes:
 class MultiPowerLaw(Law):
     """The multi-power law (parameters L0, A, alpha, B, C, beta, gamma).
 
+    Fitting (``fit``) is in two stages, as in the authors' procedure. First the
+    instant-drop law (``InstantDropLaw``: the limit G = 1) gives B, the loss gained per
+    unit of LR drop once a drop has taken full effect; B stays fixed at that value. Then
+    L0, A, alpha, C, beta, gamma are fitted with a weak prior (``SHAPE_PRIOR``) that
+    holds C, beta, gamma near the authors' starting values 1, 0.5, 0.5 unless the
+    curves say otherwise. Three training curves do not determine B and the shape of G
+    apart (a larger B with a slower G fits them as well), and a free fit extrapolates
+    that trade-off badly to longer or deeper decays; see docs/loss-curves.md.
+
     ``warmup``: ``"plain"`` (default) sums LD over every step, warmup included, as the
     authors' code does: with it their published parameters give their published
     Table 1 numbers on data/curves/mpl to three digits. ``"peak"`` sums LD after the
@@ -119,6 +130,17 @@ class MultiPowerLaw(Law):
 
     def options(self) -> dict:
         return {"warmup": self.warmup}
+
+    def prior(self) -> dict:
+        return SHAPE_PRIOR
+
+    def fit(self, curves, first_step: int | None = None, starts: int = 3):
+        """As ``Law.fit``, in two stages: B from the instant-drop law, then the rest."""
+        from lrsched.laws.fitting import fit
+
+        curves = list(curves)
+        drop = fit(InstantDropLaw(), curves, first_step, starts)
+        return fit(self, curves, first_step, starts, fixed={"B": drop.params["B"]})
 
     def prepare(self, lrs: np.ndarray, steps: np.ndarray):
         cum = np.cumsum(lrs)
@@ -157,3 +179,27 @@ class MultiPowerLaw(Law):
                 x = np.exp(-params["gamma"] * log_eta) * dist
                 total[part] += np.sum(weight * multipower_g(x, params["C"], params["beta"]), axis=1)
         return total
+
+
+class InstantDropLaw(Law):
+    """The multi-power law in the limit G = 1 (a drop takes full effect at once):
+
+        L(t) = L0 + A · (S1(t) + S_W)^-alpha - B · (eta_max - eta_t)
+
+    ``MultiPowerLaw.fit`` takes its B; the authors' code starts its fit the same way.
+    """
+
+    name = "instant-drop"
+    linear = ("L0", "A", "B")
+    shape = ()
+    shape_grid = {"alpha": (0.3, 0.5, 0.8)}
+    bounds = {"L0": (0.0, np.inf), "A": (0.0, 1e6), "alpha": (0.01, 3.0), "B": (0.0, 1e8)}
+
+    def prepare(self, lrs: np.ndarray, steps: np.ndarray):
+        return {"s": np.cumsum(lrs)[steps], "drop": lrs.max() - lrs[steps]}
+
+    def power_sum(self, prepared) -> np.ndarray:
+        return prepared["s"]
+
+    def decay(self, params: dict, prepared) -> np.ndarray:
+        return prepared["drop"]
