@@ -9,7 +9,8 @@ import pytest
 
 from lrsched.curves import Curve
 from lrsched.laws import Fit, FitError, MomentumLaw, MultiPowerLaw, load_fit
-from lrsched.laws.multipower import InstantDropLaw
+from lrsched.laws.fitting import loo_choice
+from lrsched.laws.multipower import FEW_CURVES_WIDTH, PRIOR_WIDTHS, InstantDropLaw
 from tests.test_laws import MOM, MPL, schedule
 
 
@@ -42,7 +43,7 @@ def test_momentum_fixed_and_grid_lambda():
 
 
 def test_multipower_fit_recovers_known_parameters_and_predicts_new_schedules():
-    law = MultiPowerLaw()
+    law = MultiPowerLaw(prior_width=0.3)
     curves = synthetic(law, MPL, kinds=("cosine", "constant", "wsd0", "linear0"))
     fit = law.fit(curves)
     for name in ("L0", "A", "alpha"):
@@ -54,11 +55,29 @@ def test_multipower_fit_recovers_known_parameters_and_predicts_new_schedules():
 
 
 def test_multipower_fit_takes_b_from_the_instant_drop_law():
-    law = MultiPowerLaw()
+    law = MultiPowerLaw(prior_width=0.3)
     curves = synthetic(law, MPL, kinds=("cosine", "constant", "wsd0"))
     fit = law.fit(curves)
     assert fit.params["B"] == InstantDropLaw().fit(curves).params["B"]
     assert fit.stderr["B"] == 0 and "B" not in fit.covariance_names
+
+
+def test_multipower_prior_width_is_chosen_by_leave_one_curve_out():
+    curves = synthetic(MultiPowerLaw(), MPL, kinds=("cosine", "constant", "wsd0"), n=2000)
+    fit = MultiPowerLaw().fit(curves)
+    assert fit.law.prior_width in PRIOR_WIDTHS  # the fitted law records the width used
+    assert MultiPowerLaw().fit(curves[:2]).law.prior_width == FEW_CURVES_WIDTH
+    fixed = MultiPowerLaw(prior_width=None).fit(curves)
+    assert fixed.law.prior_width is None and fixed.law.prior() == {}
+    with pytest.raises(ValueError, match="prior_width"):
+        MultiPowerLaw(prior_width=-1)
+
+
+def test_loo_choice_prefers_the_candidate_that_predicts_left_out_curves():
+    law = MomentumLaw(lam=0.999)
+    curves = synthetic(law, MOM, kinds=("cosine", "constant", "wsd0"), n=2000)
+    fitters = {lam: MomentumLaw(lam=lam).fit for lam in (0.99, 0.999)}
+    assert loo_choice(fitters, curves) == 0.999
 
 
 def test_noisy_fit_has_stderr_and_a_band_around_the_prediction():
@@ -105,7 +124,7 @@ def test_fit_that_never_converges_raises(monkeypatch):
 
 
 @pytest.mark.parametrize("law, params", [(MomentumLaw(lam="fit", warmup="plain"), MOM),
-                                         (MultiPowerLaw(), MPL)])
+                                         (MultiPowerLaw(prior_width=0.3), MPL)])
 def test_save_and_load_round_trip(tmp_path, law, params):
     fit = law.fit(synthetic(law, params, n=2000))
     path = tmp_path / "fit.json"
@@ -114,7 +133,7 @@ def test_save_and_load_round_trip(tmp_path, law, params):
     assert raw["law"] == law.name and raw["version"] == 1
     back = load_fit(path)
     assert isinstance(back, Fit) and back.params == fit.params
-    assert back.law.options() == law.options()
+    assert back.law.options() == fit.law.options()
     lrs, steps = schedule(3000, "linear0"), np.arange(300, 3000)
     assert np.array_equal(back.predict(lrs, steps), fit.predict(lrs, steps))
     assert np.allclose(back.band(lrs, steps)[1], fit.band(lrs, steps)[1])

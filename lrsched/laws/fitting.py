@@ -10,6 +10,8 @@ a factor e^width of the centre, linear beyond).
 Starting points: for each combination in ``Law.shape_grid`` the free linear parameters
 (L0, A, K) are solved by bounded least squares; the best few combinations start lmfit's
 bounded trust-region least squares, and the lowest (penalised) objective wins.
+Choices a fit cannot make from its own objective (a prior's width, a fixed lambda) are
+made by ``loo_choice``: leave-one-curve-out prediction error on the training curves.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lrsched.laws.base import VERSION, Law, as_lrs, first_used_step
 from lrsched.laws.metrics import curve_metrics
 
 HUBER_DELTA = 1e-3
+LOO_STARTS = 1  # starting points of each fit inside ``loo_choice`` (the final fit: ``starts``)
 
 
 class FitError(RuntimeError):
@@ -182,6 +185,21 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     fitted.train = {c.name: fitted.score(c) for c in curves}
     fitted.seconds = time.perf_counter() - clock
     return fitted
+
+
+def loo_choice(fitters: dict, curves):
+    """The key of ``fitters`` (callables: list of curves -> ``Fit``) whose fits to all
+    training curves but one predict the left-out one best:
+
+        argmin_key  mean_i PredE(fitters[key](curves without i), curve i)
+    """
+    def error(fitter) -> float:
+        return float(np.mean([fitter(curves[:i] + curves[i + 1:]).score(curve)["pred_e"]
+                              for i, curve in enumerate(curves)]))
+
+    curves = list(curves)
+    scores = {key: error(fitter) for key, fitter in fitters.items()}
+    return min(scores, key=scores.get)
 
 
 @dataclass

@@ -12,6 +12,9 @@ gradually, not at once.
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
 import numpy as np
 from scipy.signal import lfilter
 
@@ -24,8 +27,9 @@ LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)
 class MomentumLaw(Law):
     """The momentum law.
 
-    ``lam``: a number in [0.99, 0.9995] (fixed), ``"grid"`` (the best of LAM_GRID on the
-    training curves) or ``"fit"`` (a free parameter in that range; the default).
+    ``lam``: a number in [0.99, 0.9995] (fixed), ``"grid"`` (the value of LAM_GRID that
+    predicts each training curve from the others best) or ``"fit"`` (a free parameter in
+    that range; the default).
     ``warmup``: ``"plain"`` (default) uses the per-step LR as it was; ``"peak"`` counts
     warmup steps at the peak LR, as the paper does. With ``"plain"`` S1 is the true LR
     area (as in the multi-power law) and the rising warmup LR adds a constant to S2 after
@@ -64,12 +68,24 @@ class MomentumLaw(Law):
         return {} if isinstance(self.lam, str) else {"lam": float(self.lam)}
 
     def fit(self, curves, first_step: int | None = None, starts: int = 3):
-        """As ``Law.fit``; with ``lam="grid"`` fits each lam of LAM_GRID, keeps the best."""
+        """As ``Law.fit``; with ``lam="grid"`` the lam of LAM_GRID whose fits to all
+        training curves but one predict the left-out one best (``fitting.loo_choice``),
+        or, with fewer than three curves, the lam of the lowest training objective."""
         if self.lam != "grid":
             return super().fit(curves, first_step, starts)
+        from lrsched.laws.fitting import LOO_STARTS, loo_choice
+
         curves = list(curves)
-        fits = [MomentumLaw(lam, self.warmup).fit(curves, first_step, starts) for lam in LAM_GRID]
-        return min(fits, key=lambda f: f.objective)
+        fitters = {lam: MomentumLaw(lam, self.warmup) for lam in LAM_GRID}
+        if len(curves) < 3:
+            fits = [law.fit(curves, first_step, starts) for law in fitters.values()]
+            return min(fits, key=lambda f: f.objective)
+        clock = time.perf_counter()
+        lam = loo_choice({lam: partial(law.fit, first_step=first_step, starts=LOO_STARTS)
+                          for lam, law in fitters.items()}, curves)
+        fitted = fitters[lam].fit(curves, first_step, starts)
+        fitted.seconds = time.perf_counter() - clock  # the choice of lam included
+        return fitted
 
     def prepare(self, lrs: np.ndarray, steps: np.ndarray):
         eta = lrs.copy()

@@ -23,11 +23,16 @@ step remain; a 100,000-step cosine prediction takes about 0.7 s.
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
 import numpy as np
 
 from lrsched.laws.base import Law, warmup_end
 
-SHAPE_PRIOR = {"C": (1.0, 0.3), "beta": (0.5, 0.3), "gamma": (0.5, 0.3)}  # see MultiPowerLaw
+PRIOR_CENTRE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}  # the authors' starting values
+PRIOR_WIDTHS = (None, 1.0, 0.3, 0.1)  # tried by leave-one-curve-out; None: no prior
+FEW_CURVES_WIDTH = 0.3  # with fewer than 3 training curves; see MultiPowerLaw
 
 EXACT_CHANGES = 16  # most recent LR changes summed term by term
 BLOCK_WIDTH = 1 / 8  # older changes grouped so that a block spans <= this * its distance
@@ -92,11 +97,19 @@ class MultiPowerLaw(Law):
     Fitting (``fit``) is in two stages, as in the authors' procedure. First the
     instant-drop law (``InstantDropLaw``: the limit G = 1) gives B, the loss gained per
     unit of LR drop once a drop has taken full effect; B stays fixed at that value. Then
-    L0, A, alpha, C, beta, gamma are fitted with a weak prior (``SHAPE_PRIOR``) that
-    holds C, beta, gamma near the authors' starting values 1, 0.5, 0.5 unless the
-    curves say otherwise. Three training curves do not determine B and the shape of G
-    apart (a larger B with a slower G fits them as well), and a free fit extrapolates
-    that trade-off badly to longer or deeper decays; see docs/loss-curves.md.
+    L0, A, alpha, C, beta, gamma are fitted under a weak log-space prior centred on the
+    authors' starting values (``PRIOR_CENTRE``): one residual per parameter,
+    HUBER_DELTA * log(value / centre) / width. Three training curves do not determine
+    B and the shape of G apart (a larger B with a slower G fits them as well), and a
+    free fit extrapolates that trade-off badly to longer or deeper decays; see
+    docs/loss-curves.md.
+
+    ``prior_width``: a number, ``None`` (no prior) or ``"loo"`` (default): the width of
+    ``PRIOR_WIDTHS`` whose fits to all training curves but one predict the left-out
+    curve best (``fitting.loo_choice``). With fewer than three curves there is nothing
+    to leave out, and the width is ``FEW_CURVES_WIDTH``, the median of the widths that
+    rule picks on the three training sets of data/curves/mpl (0.3, none, 0.1). A fitted
+    law records the width it used.
 
     ``warmup``: ``"plain"`` (default) sums LD over every step, warmup included, as the
     authors' code does: with it their published parameters give their published
@@ -114,10 +127,15 @@ class MultiPowerLaw(Law):
         "gamma": (0.3, 0.6),
     }
 
-    def __init__(self, warmup: str = "plain"):
+    def __init__(self, warmup: str = "plain", prior_width: float | str | None = "loo"):
         if warmup not in ("plain", "peak"):
             raise ValueError(f"warmup must be 'plain' or 'peak', not {warmup!r}")
+        if prior_width is not None and prior_width != "loo" and not (
+                isinstance(prior_width, (int, float)) and prior_width > 0):
+            raise ValueError(f"prior_width must be a positive number, None or 'loo', "
+                             f"not {prior_width!r}")
         self.warmup = warmup
+        self.prior_width = prior_width
         self.bounds = {
             "L0": (0.0, np.inf),
             "A": (0.0, 1e6),
@@ -129,18 +147,35 @@ class MultiPowerLaw(Law):
         }
 
     def options(self) -> dict:
-        return {"warmup": self.warmup}
+        return {"warmup": self.warmup, "prior_width": self.prior_width}
 
     def prior(self) -> dict:
-        return SHAPE_PRIOR
+        width = FEW_CURVES_WIDTH if self.prior_width == "loo" else self.prior_width
+        return {} if width is None else {n: (c, width) for n, c in PRIOR_CENTRE.items()}
 
     def fit(self, curves, first_step: int | None = None, starts: int = 3):
-        """As ``Law.fit``, in two stages: B from the instant-drop law, then the rest."""
-        from lrsched.laws.fitting import fit
+        """As ``Law.fit``, in two stages: B from the instant-drop law, then the rest (with
+        the prior width chosen by leave-one-curve-out if ``prior_width="loo"``)."""
+        from lrsched.laws.fitting import LOO_STARTS, fit, loo_choice
 
+        clock = time.perf_counter()
         curves = list(curves)
-        drop = fit(InstantDropLaw(), curves, first_step, starts)
-        return fit(self, curves, first_step, starts, fixed={"B": drop.params["B"]})
+        drop_b = {}
+
+        def two_stage(width, n_starts, subset):
+            key = tuple(map(id, subset))
+            if key not in drop_b:
+                drop_b[key] = fit(InstantDropLaw(), subset, first_step, starts).params["B"]
+            law = MultiPowerLaw(self.warmup, width)
+            return fit(law, subset, first_step, n_starts, fixed={"B": drop_b[key]})
+
+        width = self.prior_width
+        if width == "loo":
+            width = FEW_CURVES_WIDTH if len(curves) < 3 else loo_choice(
+                {w: partial(two_stage, w, LOO_STARTS) for w in PRIOR_WIDTHS}, curves)
+        fitted = two_stage(width, starts, curves)
+        fitted.seconds = time.perf_counter() - clock  # all stages and the width choice
+        return fitted
 
     def prepare(self, lrs: np.ndarray, steps: np.ndarray):
         cum = np.cumsum(lrs)
