@@ -57,6 +57,13 @@ def panels() -> list[tuple[str, list[tuple[str | None, lrsched.Schedule]]]]:
                                  lrsched.cosine(total_steps=400, warmup=50, final=0.1)],
                                 boundaries=[600])),
         ]),
+        ("infinite (annealed at step 800)", [
+            (None, lrsched.infinite(warmup=50, cooldown_steps=250, const=0.4, final=0.04,
+                                    anneal_at=800, anneal_steps=150)),
+        ]),
+        ("continual (three segments, re-warmed)", [
+            (None, lrsched.continual(segments=[400, 300, 300], warmup=W, rewarm=30)),
+        ]),
     ]
 
 
