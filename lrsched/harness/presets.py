@@ -1,0 +1,173 @@
+"""Run configuration: ``Config``, the presets, ``--set key=value`` overrides, and the
+schedule a config's spec string resolves to."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass
+
+from lrsched.schedules import Schedule, _family, _fields, from_spec
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a run; every field can be set with ``--set key=value``.
+
+    ``batch_size`` counts sequences per optimizer step over all processes and
+    micro-steps; ``micro_batch`` (0: no accumulation) is one process's forward batch.
+    ``warmup`` is in steps, or a fraction of ``steps`` when below 1. ``data`` names one
+    corpus, or several separated by commas with ``switch_at`` the steps where each
+    next one starts. ``eval_every=0`` evaluates 20 times per run.
+    """
+
+    preset: str = "custom"
+    # model
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 128
+    dropout: float = 0.0
+    # data
+    data: str = "shakespeare"
+    switch_at: tuple[int, ...] = ()
+    val_fraction: float = 0.1
+    # optimisation
+    steps: int = 400
+    batch_size: int = 16
+    micro_batch: int = 0
+    peak_lr: float = 4e-3
+    schedule: str = "cosine:final=0.1"
+    warmup: float = 0.05
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    # evaluation and bookkeeping
+    eval_every: int = 0
+    eval_windows: int = 64
+    checkpoint_every: int = 0
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+    compile: bool = False
+
+    def __post_init__(self):
+        positive = ("n_layer", "n_head", "n_embd", "block_size", "steps", "batch_size",
+                    "eval_windows")
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key}={getattr(self, key)} must be at least 1")
+        if self.peak_lr <= 0 or self.warmup < 0 or self.micro_batch < 0:
+            raise ValueError("peak_lr must be > 0, warmup and micro_batch >= 0")
+        if len(self.switch_at) != len(self.corpora) - 1 or list(self.switch_at) != sorted(
+                set(self.switch_at)) or any(s < 1 for s in self.switch_at):
+            raise ValueError(f"data={self.data!r} needs {len(self.corpora) - 1} increasing "
+                             f"switch_at step(s) >= 1, got {list(self.switch_at)}")
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"dtype={self.dtype!r}: use auto, float32 or bfloat16")
+
+    @property
+    def corpora(self) -> list[str]:
+        return [name.strip() for name in self.data.split(",")]
+
+    @property
+    def warmup_steps(self) -> int:
+        return round(self.warmup * self.steps) if self.warmup < 1 else int(self.warmup)
+
+    @property
+    def eval_interval(self) -> int:
+        return self.eval_every or max(1, self.steps // 20)
+
+    def resolved_schedule(self) -> Schedule:
+        return resolve_schedule(self.schedule, self.steps, self.warmup_steps)
+
+    def replace(self, **changes) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+_MODEL = ("n_layer", "n_head", "n_embd", "block_size")
+PRESETS: dict[str, dict] = {
+    # For tests: a few seconds on a CPU.
+    "micro": dict(zip(_MODEL, (2, 2, 32, 32)), steps=20, batch_size=4, eval_windows=8),
+    # CPU: ~0.84M parameters, 400 steps of 16 x 128 tokens.
+    "tiny": dict(zip(_MODEL, (4, 4, 128, 128)), steps=400, batch_size=16, peak_lr=4e-3,
+                 eval_windows=128),
+    # One GPU: ~25M parameters, 3000 steps of 64 x 256 tokens.
+    "small": dict(zip(_MODEL, (8, 8, 512, 256)), steps=3000, batch_size=64, peak_lr=1e-3,
+                  dropout=0.1, eval_windows=512, checkpoint_every=500),
+}
+
+
+def preset(name: str, **overrides) -> Config:
+    """The config of preset ``name`` (micro, tiny, small) with ``overrides`` applied."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return Config(preset=name, **{**PRESETS[name], **overrides})
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["key=value", ...]`` as typed config fields (lists: comma-separated)."""
+    hints = typing.get_type_hints(Config)
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in hints:
+            hint = difflib.get_close_matches(key, list(hints), 1)
+            raise ValueError(f"--set {item!r}: expected key=value with a key of "
+                             + (f"the config (did you mean {hint[0]!r}?)" if hint else
+                                f"the config: {', '.join(hints)}"))
+        out[key] = _parse(key, text.strip(), hints[key])
+    return out
+
+
+def _parse(key: str, text: str, hint):
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if typing.get_origin(hint) is tuple:
+            return tuple(int(v) for v in text.split(",") if v.strip())
+        return hint(text)
+    except ValueError:
+        raise ValueError(f"--set {key}={text!r}: expected {getattr(hint, '__name__', hint)}"
+                         ) from None
+
+
+def resolve_schedule(spec: str, steps: int, warmup: int) -> Schedule:
+    """The schedule of ``spec``, with ``total_steps=steps`` and ``warmup`` added where the
+    family has these keys and the spec leaves them out (``"cosine:final=0.1"`` is a
+    cosine over the whole run); a tabulated spec is complete as it is."""
+    name, _, rest = spec.strip().partition(":")
+    if name == "tabulated":
+        return from_spec(spec)
+    given = {part.partition("=")[0].strip() for part in _top_level(rest)}
+    keys = _fields(_family(name))
+    extra = []
+    if "total_steps" in keys and "total_steps" not in given:
+        extra.append(f"total_steps={steps}")
+    if "warmup" in keys and "warmup" not in given:
+        extra.append(f"warmup={warmup}")
+    return from_spec(f"{name}:{','.join([*extra, rest] if rest else extra)}" if extra else spec)
+
+
+def _top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "([") - (char in ")]")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]] if text else parts
