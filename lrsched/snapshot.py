@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import random
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ class Snapshot:
     Held as CPU copies in memory, or in the file ``path`` (for models too large to copy
     in memory). ``restore()`` puts everything back in place, so the parameters the
     optimizer holds stay the same objects; the run then continues exactly as from the
-    moment of the snapshot.
+    moment of the snapshot, as often as it is restored.
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -53,7 +54,10 @@ class Snapshot:
 
     def restore(self) -> None:
         """Put model, optimizer, scheduler and random generators back as they were."""
-        state = self._state if self.path is None else torch.load(self.path, weights_only=False)
+        # A copy: optimizers keep the tensors they load and update them in place, which
+        # would change the snapshot and spoil the next restore from it.
+        state = (copy.deepcopy(self._state) if self.path is None
+                 else torch.load(self.path, weights_only=False))
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
