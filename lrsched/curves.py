@@ -7,16 +7,15 @@ the per-step LR is then interpolated from them, or taken from a schedule.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from lrsched.files import is_number
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def _read_csv(path, step_col, lr_col, loss_col, need_lr):
         raise ValueError(f"{path}: empty file; expected a header '{step_col},{lr_col},{loss_col}' "
                          "and one row per logged step")
     header = [h.strip() for h in table[0]]
-    if all(_is_number(h) for h in header):
+    if all(is_number(h) for h in header):
         raise ValueError(f"{path}: row 1 is data, not a header; add a header line naming "
                          f"the columns, e.g. '{step_col},{lr_col},{loss_col}'")
     wanted = [step_col, loss_col] + ([lr_col] if need_lr or lr_col in header else [])
@@ -192,14 +191,6 @@ def _loss_value(value: float, given: bool) -> float:
     if not given:
         return np.nan
     return value if np.isfinite(value) else np.inf
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _read_json(path, step_col, lr_col, loss_col):
@@ -251,21 +242,3 @@ def _read_tensorboard(path, step_col, lr_col, loss_col):
     return (np.array(steps, dtype=np.int64),
             np.array([lr.get(s, np.nan) for s in steps], dtype=float),
             np.array([series[loss_col].get(s, np.nan) for s in steps], dtype=float))
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary Path beside ``path``; on success it replaces ``path`` at once,
-    so a failed write never leaves a half-written file."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {path}: folder {path.parent} does not exist; "
-                         "create it first")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

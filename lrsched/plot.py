@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 
 import numpy as np
 
+from lrsched.files import atomic_path
 from lrsched.schedules import Schedule
 
 
@@ -65,16 +65,6 @@ def schedule_png(schedule: Schedule, steps: int | None = None,
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120, **savefig_kw) -> None:
     """Save ``fig`` to ``path`` atomically: a failed save leaves no partial file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {path}: folder {folder} does not exist; create it first")
-    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix="." + fmt)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt, dpi=dpi, **savefig_kw)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi, **savefig_kw)

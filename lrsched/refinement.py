@@ -12,15 +12,14 @@ torch side.
 
 from __future__ import annotations
 
-import io
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from scipy.ndimage import median_filter
 
+from lrsched.files import atomic_path, is_number
 from lrsched.schedules import Tabulated, tabulated
 
 Kind = Literal["adam", "sgd"]
@@ -96,14 +95,13 @@ def save_norms(path: str | os.PathLike, norms: Sequence[float] | np.ndarray) -> 
     """Write ``norms`` to ``path`` (.npy or .csv by extension), atomically."""
     norms = np.asarray(norms, dtype=np.float64)
     suffix = _suffix(path)
-    buf = io.BytesIO()
-    if suffix == ".npy":
-        np.save(buf, norms)
-    else:
-        rows = np.column_stack([np.arange(len(norms)), norms])
-        np.savetxt(buf, rows, fmt=["%d", "%.17g"], delimiter=",", header="step,norm",
-                   comments="")
-    write_atomic(path, buf.getvalue())
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        if suffix == ".npy":
+            np.save(f, norms)
+        else:
+            rows = np.column_stack([np.arange(len(norms)), norms])
+            np.savetxt(f, rows, fmt=["%d", "%.17g"], delimiter=",", header="step,norm",
+                       comments="")
 
 
 def load_norms(path: str | os.PathLike) -> np.ndarray:
@@ -116,7 +114,7 @@ def load_norms(path: str | os.PathLike) -> np.ndarray:
         with open(path) as f:
             first = f.readline()
         fields = [s.strip().lower() for s in first.split(",")]
-        header = not _is_number(fields[-1])
+        header = not is_number(fields[-1])
         column = fields.index("norm") if header and "norm" in fields else len(fields) - 1
         return np.loadtxt(path, delimiter=",", skiprows=int(header), usecols=column,
                           ndmin=1, dtype=np.float64)
@@ -124,35 +122,11 @@ def load_norms(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"cannot read norms from {os.fspath(path)}: {exc}") from None
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no partial file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {path}: folder {folder} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _suffix(path: str | os.PathLike) -> str:
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in (".npy", ".csv"):
         raise ValueError(f"{os.fspath(path)}: norms files are .npy or .csv, got {suffix!r}")
     return suffix
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # -- the picture: norms -> schedule ----------------------------------------------------------

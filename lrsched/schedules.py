@@ -603,12 +603,17 @@ _SPEC_HELP = "a spec is NAME or NAME:key=value,key=value (lists in [..], nested 
 _WORD = re.compile(r"[A-Za-z0-9_.+\-]+")
 
 
-def from_spec(spec: str) -> Schedule:
-    """Parse ``NAME`` or ``NAME:key=value,...`` into a Schedule."""
+def from_spec(spec: str, **defaults) -> Schedule:
+    """Parse ``NAME`` or ``NAME:key=value,...`` into a Schedule.
+
+    ``defaults`` fill the keys the spec leaves out, where the family has them:
+    ``from_spec("cosine:final=0.1", total_steps=1000, warmup=50)`` is a cosine over a
+    1000-step run, and ``from_spec("constant", total_steps=1000)`` ignores total_steps.
+    """
     if not isinstance(spec, str):
         raise TypeError(f"a spec must be a string, got {type(spec).__name__}")
     parser = _SpecParser(spec)
-    schedule = parser.schedule()
+    schedule = parser.schedule(defaults)
     parser.expect_end()
     return schedule
 
@@ -644,15 +649,20 @@ class _SpecParser:
         if self.pos != len(self.text):
             self.fail("',' or the end")
 
-    def schedule(self) -> Schedule:
+    def schedule(self, defaults: dict[str, Any] | None = None) -> Schedule:
         params: dict[str, Any] = {"name": self.word("a schedule name")}
+        if defaults:
+            keys = _fields(_family(params["name"]))
+            params.update((k, v) for k, v in defaults.items() if k in keys)
+        given = set()
         if self.take(":"):
             while True:
                 key = self.word("a key")
                 if not self.take("="):
                     self.fail(f"'=' after {key!r}")
-                if key in params:
+                if key in given:
                     raise ValueError(f"spec {self.text!r} sets {key!r} twice; give it once")
+                given.add(key)
                 params[key] = self.value()
                 if not self.take(","):
                     break

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import lrsched
-from lrsched.curves import atomic_path, read_curve
+from lrsched.curves import read_curve
 
 
 def write(tmp_path, text, name="run.csv"):
@@ -100,12 +100,3 @@ def test_tensorboard_without_the_package_says_how_to_install(tmp_path, monkeypat
     path = write(tmp_path, "", "events.out.tfevents.123.host")
     with pytest.raises(ValueError, match=r"pip install 'lrsched\[tensorboard\]'"):
         read_curve(path)
-
-
-def test_atomic_path_leaves_nothing_on_failure(tmp_path):
-    target = tmp_path / "out.txt"
-    target.write_text("old")
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError
-    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]

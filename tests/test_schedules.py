@@ -230,3 +230,10 @@ def test_import_does_not_load_torch_or_matplotlib():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_spec_defaults_fill_only_missing_keys_the_family_has():
+    assert from_spec("cosine:final=0.1", total_steps=1000, warmup=50) == \
+        lrsched.cosine(total_steps=1000, warmup=50, final=0.1)
+    assert from_spec("cosine:total_steps=5", total_steps=1000) == lrsched.cosine(total_steps=5)
+    assert from_spec("constant", total_steps=1000) == lrsched.constant()

@@ -321,7 +321,7 @@ class AutoLRS:
     def save_history(self, path: str | os.PathLike) -> None:
         """Write ``state_dict()`` (every trial: LR, steps, losses, forecast; every stage)
         as JSON, atomically."""
-        from lrsched.curves import atomic_path
+        from lrsched.files import atomic_path
 
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(self.state_dict(), allow_nan=False) + "\n")

@@ -209,7 +209,7 @@ def _save_plot(fig, path) -> None:
 
 
 def run_predict(args) -> int:
-    from lrsched.curves import atomic_path
+    from lrsched.files import atomic_path
     from lrsched.laws import load_fit
     from lrsched.laws.base import first_used_step
     from lrsched.schedules import from_spec

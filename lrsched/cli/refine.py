@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from lrsched.cli.preview import positive_int
-from lrsched.refinement import filter_width, load_norms, refine, refine_figure, write_atomic
+from lrsched.files import atomic_path
+from lrsched.refinement import filter_width, load_norms, refine, refine_figure
 
 _FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
@@ -46,7 +47,8 @@ def run(args) -> int:
     schedule = refine(norms, args.kind, args.steps, args.smoothing)
     print(summary(schedule, len(norms), args.kind, args.smoothing))
     if args.out:
-        write_atomic(args.out, (json.dumps(schedule.to_dict()) + "\n").encode())
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(schedule.to_dict()) + "\n")
         print(f"wrote {args.out}")
     if args.plot:
         from lrsched.plot import save_figure

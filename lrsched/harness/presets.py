@@ -8,7 +8,7 @@ import difflib
 import typing
 from dataclasses import dataclass
 
-from lrsched.schedules import Schedule, _family, _fields, from_spec
+from lrsched.schedules import Schedule, from_spec
 
 
 @dataclass(frozen=True)
@@ -146,28 +146,9 @@ def _parse(key: str, text: str, hint):
 
 
 def resolve_schedule(spec: str, steps: int, warmup: int) -> Schedule:
-    """The schedule of ``spec``, with ``total_steps=steps`` and ``warmup`` added where the
-    family has these keys and the spec leaves them out (``"cosine:final=0.1"`` is a
-    cosine over the whole run); a tabulated spec is complete as it is."""
-    name, _, rest = spec.strip().partition(":")
-    if name == "tabulated":
+    """The schedule of ``spec``, with ``total_steps=steps`` and ``warmup`` where the family
+    has these keys and the spec leaves them out (``"cosine:final=0.1"`` is a cosine over
+    the whole run); a tabulated spec is complete as it is."""
+    if spec.strip().startswith("tabulated"):
         return from_spec(spec)
-    given = {part.partition("=")[0].strip() for part in _top_level(rest)}
-    keys = _fields(_family(name))
-    extra = []
-    if "total_steps" in keys and "total_steps" not in given:
-        extra.append(f"total_steps={steps}")
-    if "warmup" in keys and "warmup" not in given:
-        extra.append(f"warmup={warmup}")
-    return from_spec(f"{name}:{','.join([*extra, rest] if rest else extra)}" if extra else spec)
-
-
-def _top_level(text: str) -> list[str]:
-    """``text`` split at the commas outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += (char in "([") - (char in ")]")
-        if char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return [*parts, text[start:]] if text else parts
+    return from_spec(spec, total_steps=steps, warmup=warmup)

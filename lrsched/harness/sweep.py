@@ -15,7 +15,6 @@ stopped continues where it was.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import shutil
@@ -65,12 +64,6 @@ def _command(preset_name, out, lrs, seeds, jobs, overrides) -> str:
         words += ["--set", f"{key}={value}"]
     return " ".join(words)
 
-
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _train(config: dict, out: str, threads: int | None) -> dict:
@@ -254,8 +247,6 @@ class Sweep:
 
     def refined(self) -> str:
         title = "## 2. Refined schedule vs linear"
-        if not _available("lrsched.refinement"):
-            return f"{title}\n\nNot available: lrsched.refinement is not in this tree."
         from lrsched.refinement import refine
         from lrsched.schedules import tabulated
 
@@ -299,8 +290,6 @@ class Sweep:
 
     def laws(self) -> str:
         title = "## 3. Loss-curve prediction"
-        if not _available("lrsched.laws"):
-            return f"{title}\n\nNot available: lrsched.laws is not in this tree."
         from lrsched.curves import read_curve
         from lrsched.laws import FitError, MomentumLaw, MultiPowerLaw
 
@@ -425,8 +414,6 @@ class Sweep:
 
     def autolrs(self) -> str:
         title = "## 5. AutoLRS vs the best hand-tuned schedule"
-        if not _available("lrsched.autolrs"):
-            return f"{title}\n\nNot yet available: lrsched.autolrs is not in this tree."
         best = min(HEAD_TO_HEAD, key=lambda k: _final(self.results[self.best_name(k)]))
         cfg = self.config("constant", max(self.lrs), self.seeds[0])
         lr_range = (min(self.lrs) / 10, 2 * max(self.lrs))

@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.nn.utils import clip_grad_norm_, get_total_norm
 from torch.optim.lr_scheduler import LRScheduler
 
+from lrsched.files import atomic_path
 from lrsched.harness.data import Batches, load_corpus, val_windows
 from lrsched.harness.model import GPT, GPTConfig
 from lrsched.harness.presets import Config
@@ -230,9 +231,8 @@ class Trainer:
                  "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "rng": rngs,
                  "data": {"corpus": self.config.corpora[corpus], "window": window}}
-        tmp = self.out / (CHECKPOINT + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.out / CHECKPOINT)
+        with atomic_path(self.out / CHECKPOINT) as tmp:
+            torch.save(state, tmp)
 
     def _load(self, scheduler: LRScheduler) -> tuple[int, float]:
         """Restore model, optimizer, scheduler and RNG from RUN/checkpoint.pt."""
@@ -306,12 +306,10 @@ class _CurveLog:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) < start]
         vals = [float(r["val_loss"]) for r in rows if r["val_loss"]]
         self.best_val = min(vals, default=None)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, header, lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, self.path)
 
     def write(self, rows: list[list], val: dict[str, float]) -> None:
         if rows[-1][3] is not None:

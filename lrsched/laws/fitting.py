@@ -264,7 +264,7 @@ class Fit:
 
     def save(self, path, extra: dict | None = None) -> None:
         """Write the fit (plus ``extra`` keys) as JSON, atomically."""
-        from lrsched.curves import atomic_path
+        from lrsched.files import atomic_path
 
         text = json.dumps(_nan_to_none({**self.to_dict(), **(extra or {})}), indent=2)
         with atomic_path(path) as tmp:
