@@ -74,6 +74,15 @@ def main() -> None:
         "wsd (1-sqrt)": lrsched.wsd(total_steps=N_EVAL, warmup=2000, decay_shape="1-sqrt"),
         "wsd (exponential)": lrsched.wsd(total_steps=N_EVAL, warmup=2000,
                                           decay_shape="exponential", final=0.01),
+        "infinite (annealed)": lrsched.infinite(warmup=2000, cooldown_steps=100_000, const=0.4,
+                                                anneal_at=900_000, anneal_steps=100_000),
+        "continual (4 segments)": lrsched.continual(segments=[250_000] * 4, warmup=2000,
+                                                    rewarm=2000),
+        "tabulated (1,001 points)": lrsched.tabulated(values=np.linspace(1, 0, 1001),
+                                                      steps=np.arange(0, N_EVAL + 1, 1000)),
+        "join (constant, cosine)": lrsched.join([lrsched.constant(warmup=2000),
+                                                 lrsched.cosine(total_steps=800_000)],
+                                                [200_000]),
     }
     eval_rows = []
     for name, s in families.items():

@@ -131,14 +131,15 @@ class Continual(Schedule):
 
     def _body(self, s):
         starts = self._starts()
-        i = np.clip(np.searchsorted(starts, s, side="right") - 1, 0, len(self.segments) - 1)
+        later = np.arange(len(self.segments)) > 0
+        ramp, top = np.where(later, self.rewarm, 0), np.where(later, self.peak, 1.0)
+        i = np.searchsorted(starts[1:-1], s, side="right")  # the segment of each step
         u = s - starts[i]
-        ramp = np.where(i > 0, self.rewarm, 0)
-        top = np.where(i > 0, self.peak, 1.0)
-        q = np.clip((u - ramp) / (starts[i + 1] - starts[i] - ramp), 0.0, 1.0)
-        decay = interpolate(q, top, self.final, self.decay_shape)
-        rising = self.final + (top - self.final) * (u + 1) / np.maximum(ramp, 1)
-        return np.where(u < ramp, rising, decay)
+        q = np.clip((u - ramp[i]) / (np.diff(starts) - ramp)[i], 0.0, 1.0)
+        out = interpolate(q, top[i], self.final, self.decay_shape)
+        rising = (i > 0) & (u < self.rewarm)
+        out[rising] = self.final + (self.peak - self.final) * (u[rising] + 1) / self.rewarm
+        return out
 
     def _check(self):
         _require(len(self.segments) >= 1 and min(self.segments) >= 1, self, "segments",
