@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -34,3 +35,15 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def json_ready(obj):
+    """``obj`` with every non-finite float as None, dicts and lists walked (JSON has no
+    NaN or inf; readers take null back as NaN)."""
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -93,14 +93,19 @@ class ScheduleLR(LRScheduler):
         self._apply(self._last_lr)
 
     def _apply(self, lrs: list[float | Tensor]) -> None:
-        """Set the groups' LRs (Tensor LRs in place) and remember them as the last LRs."""
-        for group, lr in zip(self.optimizer.param_groups, lrs):
-            if isinstance(group["lr"], Tensor):
-                group["lr"].fill_(float(lr))
-            else:
-                group["lr"] = lr
+        """Set the groups' LRs and remember them as the last LRs."""
+        set_lrs(self.optimizer, lrs)
         self._last_lr = [g["lr"].clone() if isinstance(g["lr"], Tensor) else g["lr"]
                          for g in self.optimizer.param_groups]
+
+
+def set_lrs(optimizer: Optimizer, lrs: list[float | Tensor]) -> None:
+    """Set each param group's LR, a Tensor LR in place (capturable/compiled optimizers)."""
+    for group, lr in zip(optimizer.param_groups, lrs):
+        if isinstance(group["lr"], Tensor):
+            group["lr"].fill_(float(lr))
+        else:
+            group["lr"] = lr
 
 
 def _ratio(lr: float | Tensor, last: float | Tensor) -> float:
