@@ -51,7 +51,7 @@ class Infinite(Schedule):
         p = np.minimum(s / max(self.cooldown_steps, 1), 1.0)
         if self.cooldown_shape == "cosine":
             return interpolate(p, 1.0, self.const, "cosine")
-        h = lambda x: 1.0 / np.sqrt(1.0 + self.timescale * x) - 1.0  # noqa: E731
+        h = lambda x: np.expm1(-0.5 * np.log1p(self.timescale * x))  # noqa: E731  (accurate)
         return 1.0 + (self.const - 1.0) * h(p) / h(1.0)
 
     def _body(self, s):

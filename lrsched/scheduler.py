@@ -23,6 +23,10 @@ class ScheduleLR(LRScheduler):
     the step and the schedule as a plain dict, so it loads with
     ``torch.load(..., weights_only=True)`` and a resumed run repeats the exact LRs.
 
+    Like ``LambdaLR`` it sets the LR from ``initial_lr`` when built; inside a
+    ``ChainedScheduler``, factors that schedulers built after it multiply in each step
+    are kept (build it first).
+
     Args:
         optimizer: the wrapped optimizer; each group's ``lr`` is its peak LR.
         schedule: a Schedule, a spec string (``"cosine:total_steps=1000"``) or a dict.
@@ -31,27 +35,35 @@ class ScheduleLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, schedule: Schedule | str | dict,
                  last_epoch: int = -1) -> None:
-        self.schedule = as_schedule(schedule)
+        self._schedule = as_schedule(schedule)
         self._chunk: tuple[int, list[float]] | None = None
-        # Factors other schedulers already applied (a ChainedScheduler built before this one).
-        self._scale = [_ratio(g["lr"], g.get("initial_lr", g["lr"])) if last_epoch == -1 else 1.0
-                       for g in optimizer.param_groups]
+        self._scale = [1.0] * len(optimizer.param_groups)  # factors of chained schedulers
         super().__init__(optimizer, last_epoch)
+
+    @property
+    def schedule(self) -> Schedule:
+        """The schedule in use; assigning one swaps it in (as ``set_schedule``)."""
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, schedule: Schedule | str | dict) -> None:
+        self.set_schedule(schedule)
 
     def factor(self, step: int) -> float:
         """The schedule's multiplier at ``step``, evaluated a chunk of steps at a time."""
         index, offset = divmod(step, _CHUNK)
         if self._chunk is None or self._chunk[0] != index:
             start = index * _CHUNK
-            self._chunk = (index, self.schedule(np.arange(start, start + _CHUNK)).tolist())
+            self._chunk = (index, self._schedule(np.arange(start, start + _CHUNK)).tolist())
         return self._chunk[1][offset]
 
     def get_lr(self) -> list[float | Tensor]:
         """``initial_lr * schedule(t)``, times whatever other schedulers chained with this
         one (``ChainedScheduler``) multiplied into the LR since this one last set it."""
-        if not self._is_initial:
+        last_lrs = getattr(self, "_last_lr", None)  # None while the constructor steps
+        if last_lrs is not None:
             self._scale = [scale * _ratio(group["lr"], last) for scale, group, last
-                           in zip(self._scale, self.optimizer.param_groups, self._last_lr)]
+                           in zip(self._scale, self.optimizer.param_groups, last_lrs)]
         factor = self.factor(self.last_epoch)
         return [base * factor * scale for base, scale in zip(self.base_lrs, self._scale)]
 
@@ -63,7 +75,7 @@ class ScheduleLR(LRScheduler):
 
     def set_schedule(self, schedule: Schedule | str | dict) -> None:
         """Swap in another schedule from the current step on (its LR applies at once)."""
-        self.schedule = as_schedule(schedule)
+        self._schedule = as_schedule(schedule)
         self._chunk = None
         self._apply(self._get_closed_form_lr())
 
@@ -73,21 +85,21 @@ class ScheduleLR(LRScheduler):
         Works on schedules that can anneal on demand (infinite, constant); the anneal is
         part of the schedule, so it is saved with the state dict and survives resume.
         """
-        self.set_schedule(self.schedule.anneal_at(self.last_epoch, steps, shape=shape,
-                                                  final=final))
+        self.set_schedule(self._schedule.anneal_at(self.last_epoch, steps, shape=shape,
+                                                   final=final))
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state with the schedule as a dict (``weights_only``-safe)."""
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "schedule", "_chunk")}
-        state["schedule"] = self.schedule.to_dict()
+                 if k not in ("optimizer", "_schedule", "_chunk")}
+        state["schedule"] = self._schedule.to_dict()
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the state, and the LRs it last set (whichever of optimizer and scheduler
         was built or loaded first)."""
         state = dict(state_dict)
-        self.schedule = Schedule.from_dict(state.pop("schedule"))
+        self._schedule = Schedule.from_dict(state.pop("schedule"))
         self._chunk = None
         self.__dict__.update(state)
         self._apply(self._last_lr)

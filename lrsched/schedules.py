@@ -91,8 +91,9 @@ class Schedule:
     def __post_init__(self):
         hints = typing.get_type_hints(type(self))
         fields = _fields(type(self))
-        for key, f in fields.items():  # total_steps first: other step counts may be fractions of it
-            total = self.total_steps if key != "total_steps" and "total_steps" in fields else None
+        for key, f in fields.items():  # total_steps first: step counts may be fractions of it
+            steps = key != "total_steps" and not f.metadata.get("count")
+            total = self.total_steps if steps and "total_steps" in fields else None
             value = _coerce(self.name, key, getattr(self, f.name), hints[f.name], total)
             object.__setattr__(self, f.name, value)
         if self.total_steps is not None and self.total_steps < 1:
@@ -364,14 +365,15 @@ class CosineRestarts(Schedule):
 
     name = "cosine_restarts"
     total_steps: int = field()
-    cycles: int = 1
+    cycles: int = field(default=1, metadata={"count": True})  # a count, never a fraction
     cycle_mult: float = 1.0
     final: float = 0.0
 
     def _starts(self) -> np.ndarray:
         """Cycle start offsets (in body steps, floats), with the body end appended."""
-        bounds = np.cumsum(self.cycle_mult ** np.arange(self.cycles))
-        return np.concatenate([[0.0], bounds * self._length() / bounds[-1]])  # exact when whole
+        # lengths relative to the longest (no overflow); exact starts when they are whole
+        bounds = np.cumsum(self.cycle_mult ** (np.arange(self.cycles) - (self.cycles - 1.0)))
+        return np.concatenate([[0.0], bounds * self._length() / bounds[-1]])
 
     def _body(self, s):
         starts = self._starts()
@@ -383,8 +385,9 @@ class CosineRestarts(Schedule):
         _require(self.cycles >= 1, self, "cycles", "an integer >= 1")
         _require(self.cycle_mult >= 1.0, self, "cycle_mult", "a number >= 1")
         _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
-        _require(self._length() >= 2 * self.cycles, self, "cycles",
-                 "at most half the decay steps, so each cycle lasts at least 2 steps")
+        _require(self.cycles <= self._length() and self._starts()[1] >= 2, self, "cycles",
+                 "few enough (with cycle_mult) that the first, shortest cycle lasts at least "
+                 "2 steps")
 
     def _phases(self):
         starts = np.ceil(self._starts()).astype(int)
@@ -462,8 +465,10 @@ class WSD(Schedule):
         return interpolate(q, 1.0, self.final, self.decay_shape)
 
     def _check(self):
-        _require(1 <= self._decay_len() <= self._length(), self, "decay_steps",
-                 f"between 1 and total_steps - warmup = {self._length()}")
+        if not 1 <= self._decay_len() <= self._length():
+            raise ValueError(f"wsd: a decay of {self._decay_len()} steps (decay_steps="
+                             f"{self.decay_steps}) is invalid; it must last between 1 and "
+                             f"total_steps - warmup = {self._length()} steps")
         _require(0.0 <= self.final <= 1.0, self, "final", "a fraction in [0, 1]")
         _require(self.decay_shape != "exponential" or self.final > 0, self, "final",
                  "> 0 for an exponential decay (it decays geometrically towards it)")
@@ -778,12 +783,11 @@ def _coerce(family: str, key: str, value: Any, hint: Any, total: int | None = No
     if not math.isfinite(value):
         bad("a finite number")
     if hint is int:
-        if 0 < value < 1:
-            if total is None:
-                bad("a whole number of steps (fractions of the run need total_steps)")
+        if 0 < value < 1 and total is not None:
             return round(value * total)
         if value != int(value) or value < 0:
-            bad("a non-negative integer (a step count)")
+            bad("a non-negative integer (a step count may also be a fraction 0 < x < 1 of "
+                "total_steps, in families that have one)")
         return int(value)
     return float(value)
 

@@ -1,5 +1,6 @@
 """Hypothesis strategies: valid schedules of every family."""
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 import lrsched
@@ -43,11 +44,13 @@ def closed_form(draw):
         ms = sorted(draw(st.sets(st.integers(1, 50_000), min_size=1, max_size=5)))
         return lrsched.multistep(milestones=ms, gamma=draw(factors), warmup=warmup)
     if kind == "cosine_restarts":
-        cycles = draw(st.integers(1, max(1, min(8, body // 2))))
-        if body < 2 * cycles:
-            return lrsched.constant(warmup=warmup)
-        return lrsched.cosine_restarts(total_steps=total, warmup=warmup, cycles=cycles,
-                                       cycle_mult=draw(st.floats(1.0, 3.0)), final=draw(fractions))
+        try:  # cycles and cycle_mult over their whole valid range
+            return lrsched.cosine_restarts(total_steps=total, warmup=warmup,
+                                           cycles=draw(st.integers(1, 50)),
+                                           cycle_mult=draw(st.floats(1.0, 1e9)),
+                                           final=draw(fractions))
+        except ValueError:
+            assume(False)
     if kind == "one_cycle":
         if body < 40:
             return lrsched.constant(warmup=warmup)
@@ -95,7 +98,7 @@ def infinite(draw):
     return lrsched.infinite(warmup=warmup, cooldown_steps=draw(st.integers(0, 20_000)),
                             const=const, final=final, anneal_shape=shape,
                             cooldown_shape=draw(st.sampled_from(["cosine", "inverse_sqrt"])),
-                            timescale=draw(st.floats(0.1, 100.0)), **kw)
+                            timescale=draw(st.floats(1e-20, 1e6)), **kw)
 
 
 @st.composite

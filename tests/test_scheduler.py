@@ -188,9 +188,21 @@ def test_resume_in_either_load_order_restores_the_lr():
     np.testing.assert_array_equal(run(resumed, 20), expected)
 
 
-def test_chained_with_a_scheduler_built_before_it():
+def test_a_new_scheduler_starts_from_initial_lr_whatever_the_lr_is():
+    """Built again on the same optimizer, or after another run, it ignores the current LR."""
     opt = make_optimizer((1.0,))
-    first = torch.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=3)
-    ours = ScheduleLR(opt, "linear:total_steps=10")
-    lrs = run(ChainedScheduler([first, ours]), 5)[:, 0]
-    np.testing.assert_allclose(lrs, [0.5, 0.45, 0.4, 0.7, 0.6], rtol=1e-12)
+    run(ScheduleLR(opt, "cosine:total_steps=100,warmup=10,final=0.1"), 150)
+    again = ScheduleLR(opt, "cosine:total_steps=100,warmup=10")
+    np.testing.assert_allclose(run(again, 30)[:, 0],
+                               lrsched.cosine(total_steps=100, warmup=10)(np.arange(30)))
+    fresh = ScheduleLR(opt, "constant")
+    assert run(fresh, 3)[:, 0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_assigning_the_schedule_swaps_it_at_once():
+    opt = make_optimizer((1.0,))
+    sched = ScheduleLR(opt, "constant")
+    run(sched, 10)
+    sched.schedule = "linear:total_steps=50"
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.8)
+    assert run(sched, 2)[:, 0].tolist() == pytest.approx([0.8, 0.78])

@@ -122,7 +122,7 @@ def test_step_counts_may_be_fractions_of_the_run():
     assert a == from_spec("trapezoid:total_steps=10000,warmup=0.05,decay_steps=0.2")
     t = np.arange(11_000)  # 20% decay by default:
     np.testing.assert_array_equal(a(t), lrsched.wsd(total_steps=10_000, warmup=500)(t))
-    with pytest.raises(ValueError, match="fractions of the run need total_steps"):
+    with pytest.raises(ValueError, match="in families that have one"):
         lrsched.constant(warmup=0.1)
 
 
@@ -201,6 +201,9 @@ def test_evaluating_a_million_steps_returns_a_vector():
     (lambda: lrsched.tabulated(values=[1.0, -0.5]), ">= 0"),
     (lambda: lrsched.join(["constant"], [10]), "one fewer"),
     (lambda: lrsched.one_cycle(total_steps=3), "pct_start"),
+    (lambda: lrsched.cosine_restarts(total_steps=1000, cycles=0.5), "non-negative integer"),
+    (lambda: lrsched.cosine_restarts(total_steps=1000, cycles=3, cycle_mult=1e5), "2 steps"),
+    (lambda: lrsched.wsd(total_steps=2), "a decay of 0 steps"),
     (lambda: from_spec("cosin:total_steps=5"), "did you mean 'cosine'"),
     (lambda: from_spec("cosine:total_steps=100,fnal=0.1"), "did you mean 'final'"),
     (lambda: from_spec("cosine"), "cosine needs total_steps"),

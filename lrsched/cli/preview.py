@@ -9,6 +9,9 @@ import math
 from lrsched.schedules import Schedule, from_spec
 
 
+MAX_PREVIEW_STEPS = 10**7  # 80 MB of float64: a picture needs far fewer
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -16,6 +19,14 @@ def positive_int(text: str) -> int:
         value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a whole number of steps > 0, got {text!r}")
+    return value
+
+
+def preview_steps(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_PREVIEW_STEPS:
+        raise argparse.ArgumentTypeError(f"{value} steps is more than a preview shows; give "
+                                         f"at most {MAX_PREVIEW_STEPS:,}")
     return value
 
 
@@ -35,7 +46,7 @@ def register(sub) -> None:
                                    "'wsd:total_steps=10000,warmup=500,decay_steps=2000'.")
     p.add_argument("spec", help="schedule spec (NAME or NAME:key=value,...), or a .json file "
                                 "holding a schedule dict (as `lrsched refine --out` writes)")
-    p.add_argument("--steps", type=positive_int, help="steps to show (default: the run)")
+    p.add_argument("--steps", type=preview_steps, help="steps to show (default: the run)")
     p.add_argument("--peak-lr", type=positive_float, help="peak LR, to show LRs")
     p.add_argument("--out", help="write a picture here (.png, .svg, .pdf) instead of a table")
     p.set_defaults(func=run)
