@@ -88,26 +88,58 @@ REPEATS = 3  # fit seconds: the median of this many fits (the machine may be sha
 PREDICT_REPEATS = 5
 
 
+def schedule(name: str) -> tuple[int, lrsched.Schedule]:
+    """(total steps T, LR multiplier schedule) of a data file, as data/curves/mpl/README.md
+    gives it. The README's warmup, linspace(0, peak, W), is a table: lrsched's own
+    warmup ramps as (t + 1) / W, one step ahead of it."""
+    family, *numbers = name.split("_")
+    total = 16000 if family == "wsdcon" else int(numbers[-1])
+    body = total - WARMUP  # the schedules after the warmup count from its end
+    final = FINAL / PEAK
+    if family == "constant":
+        after = lrsched.constant()
+    elif family == "cosine":
+        after = lrsched.cosine(total_steps=body, final=final)
+    elif family in ("wsd", "wsdld"):  # geometric (wsd) or linear (wsdld) decay from 20000
+        shape = "exponential" if family == "wsd" else "linear"
+        after = lrsched.wsd(total_steps=body, decay_steps=total - 20000, decay_shape=shape,
+                            final=final)
+    elif family == "wsdcon":  # constant, then a step down at 8000
+        after = lrsched.multistep(milestones=[8000 - WARMUP],
+                                  gamma=int(numbers[0]) * 1e-5 / PEAK)
+    else:
+        raise ValueError(f"unknown data file {name}")
+    ramp = lrsched.tabulated(values=np.linspace(0.0, 1.0, WARMUP).tolist())
+    return total, lrsched.join([ramp, after], [WARMUP])
+
+
 def lr_schedule(name: str) -> np.ndarray:
-    """Per-step absolute LR of a data file, from the README's formulas."""
+    """Per-step absolute LR of a data file."""
+    total, sched = schedule(name)
+    return PEAK * sched(np.arange(total))
+
+
+def readme_lrs(name: str) -> np.ndarray:
+    """The per-step LR written out from the README's formulas: the check of ``schedule``."""
     family, *numbers = name.split("_")
     total = 16000 if family == "wsdcon" else int(numbers[-1])
     t = np.arange(total, dtype=float)
-    if family == "constant":
-        lr = np.full(total, PEAK)
-    elif family == "cosine":
-        lr = FINAL + 0.5 * (PEAK - FINAL) * (1 + np.cos(np.pi * (t - WARMUP) / (total - WARMUP)))
-    elif family == "wsd":  # geometric decay from step 20000
-        q = np.clip((t - 20000) / (total - 20000), 0, 1)
-        lr = PEAK ** (1 - q) * FINAL**q
-    elif family == "wsdld":  # linear decay from step 20000
-        lr = PEAK + (FINAL - PEAK) * np.clip((t - 20000) / (total - 20000), 0, 1)
-    elif family == "wsdcon":  # constant, then a step down at 8000
-        lr = np.where(t < 8000, PEAK, int(numbers[0]) * 1e-5)
-    else:
-        raise ValueError(f"unknown data file {name}")
+    q = np.clip((t - 20000) / (total - 20000), 0, 1)
+    lr = {"constant": lambda: np.full(total, PEAK),
+          "cosine": lambda: FINAL + 0.5 * (PEAK - FINAL) * (
+              1 + np.cos(np.pi * (t - WARMUP) / (total - WARMUP))),
+          "wsd": lambda: PEAK ** (1 - q) * FINAL**q,
+          "wsdld": lambda: PEAK + (FINAL - PEAK) * q,
+          "wsdcon": lambda: np.where(t < 8000, PEAK, int(numbers[0]) * 1e-5)}[family]()
     lr[:WARMUP] = np.linspace(0, PEAK, WARMUP)
     return lr
+
+
+def check_schedules() -> None:
+    """The lrsched schedules give the README's per-step LRs (to rounding: 2e-15 measured)."""
+    for name in TRAIN + TEST:
+        np.testing.assert_allclose(lr_schedule(name), readme_lrs(name), rtol=4e-15, atol=0,
+                                   err_msg=name)
 
 
 def curves(size: str, names: list[str]) -> list:
@@ -164,6 +196,7 @@ def prediction_seconds() -> list[str]:
 
 
 def main() -> None:
+    check_schedules()
     header = ("| size | law | R2 | PredE | WorstE | fit s, wall / CPU "
               "| published R2 / PredE / WorstE | PredE, WorstE targets met |")
     lines = [header, "|" + "---|" * 8]

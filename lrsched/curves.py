@@ -153,9 +153,17 @@ def _check_steps(path, steps: list, rows: list) -> np.ndarray:
     return out.astype(np.int64)
 
 
+def _not_utf8(path, exc: UnicodeDecodeError) -> ValueError:
+    return ValueError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                      f"{exc.start}); save the file as UTF-8 (or plain ASCII)")
+
+
 def _read_csv(path, step_col, lr_col, loss_col, need_lr):
-    with open(path, newline="") as f:
-        table = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            table = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
     if not table:
         raise ValueError(f"{path}: empty file; expected a header '{step_col},{lr_col},{loss_col}' "
                          "and one row per logged step")
@@ -195,14 +203,14 @@ def _loss_value(value: float, given: bool) -> float:
 
 def _read_json(path, step_col, lr_col, loss_col):
     try:
-        raw = json.loads(Path(path).read_text())
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); "
                          "fix the file") from None
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
     if isinstance(raw, dict):
-        n = len(raw.get(step_col) or [])
-        raw = [{col: (raw.get(col) or [None] * n)[i] for col in (step_col, lr_col, loss_col)}
-               for i in range(n)]
+        raw = _records(path, raw, step_col, lr_col, loss_col)
     if not isinstance(raw, list) or not raw or not all(isinstance(r, dict) for r in raw):
         raise ValueError(f"{path}: expected a non-empty list of objects with keys "
                          f"'{step_col}', '{loss_col}' (and '{lr_col}'), or an object of lists")
@@ -213,7 +221,7 @@ def _read_json(path, step_col, lr_col, loss_col):
         values = []
         for col in (step_col, lr_col, loss_col):
             v = rec.get(col)
-            if v is not None and not isinstance(v, (int, float)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise ValueError(f"{path}: record {i}, key '{col}': {v!r} is not a number; "
                                  "fix that value")
             values.append(np.nan if v is None else float(v))
@@ -221,6 +229,28 @@ def _read_json(path, step_col, lr_col, loss_col):
         lrs.append(values[1])
         losses.append(_loss_value(values[2], rec.get(loss_col) is not None))
     return _check_steps(path, steps, list(range(1, len(raw) + 1))), np.array(lrs), np.array(losses)
+
+
+def _records(path, raw: dict, step_col, lr_col, loss_col) -> list[dict]:
+    """A JSON object of equal-length lists (``{"step": [...], "loss": [...]}``) as records."""
+    columns = {}
+    for col in (step_col, lr_col, loss_col):
+        values = raw.get(col)
+        if values is None:
+            continue
+        if not isinstance(values, list):
+            raise ValueError(f"{path}: key '{col}' holds {json.dumps(values)[:40]}, not a list; "
+                             f"give one value per logged step, e.g. \"{col}\": [...]")
+        columns[col] = values
+    if step_col not in columns:
+        raise ValueError(f"{path}: the object has no list '{step_col}'; give the steps as "
+                         f"\"{step_col}\": [...] (or name the key with --step-col)")
+    n = len(columns[step_col])
+    for col, values in columns.items():
+        if len(values) != n:
+            raise ValueError(f"{path}: key '{col}' has {len(values)} values but '{step_col}' "
+                             f"has {n}; give the lists equal lengths (null for a missing value)")
+    return [{col: values[i] for col, values in columns.items()} for i in range(n)]
 
 
 def _read_tensorboard(path, step_col, lr_col, loss_col):

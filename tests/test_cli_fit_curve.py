@@ -97,6 +97,37 @@ def test_fit_curve_bad_input_exits_2_with_one_line(tmp_path, capsys, text, fragm
     assert "bad.csv" in err
 
 
+@pytest.mark.parametrize("text, fragment", [
+    ('{"step": [1, 2, 3], "lr": [1e-3, 1e-3], "loss": [3, 2.9, 2.8]}',
+     "key 'lr' has 2 values but 'step' has 3"),
+    ('{"step": 5, "lr": 1e-3, "loss": 3}', "key 'step' holds 5, not a list"),
+    ('[{"step": 1, "lr": 1e-3, "loss": true}]', "record 1, key 'loss': True is not a number"),
+    ('[{"step": 1, "lr": 1e-3, "loss": 3}, 7]', "expected a non-empty list of objects"),
+])
+def test_fit_curve_malformed_json_curve_exits_2_with_one_line(tmp_path, capsys, text, fragment):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    err = one_line_error(capsys, ["fit-curve", str(path), "--law", "momentum"], fragment)
+    assert "bad.json" in err
+
+
+def test_fit_curve_non_utf8_csv_exits_2_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("step,lr,loss\n1,1e-3,3\n# Größe\n".encode("latin-1"))
+    err = one_line_error(capsys, ["fit-curve", str(path)], "save the file as UTF-8")
+    assert "latin.csv" in err
+
+
+@pytest.mark.parametrize("value", ["-1", "-2160", "x", "1.5"])
+def test_fit_curve_first_step_must_be_a_whole_number_at_least_0(capsys, value):
+    train, opts = curve_args("cosine_24000")
+    with pytest.raises(SystemExit) as info:  # argparse rejects it before main's handler
+        main(["fit-curve", *train, *opts, "--first-step", value])
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and len(err.splitlines()) == 1
+    assert f"--first-step: expected a whole number of steps >= 0, got '{value}'" in err
+
+
 def test_fit_curve_bad_arguments_exit_2(tmp_path, capsys):
     train, _ = curve_args("cosine_24000")
     one_line_error(capsys, ["fit-curve", str(tmp_path / "missing.csv")], "No such file")
@@ -138,3 +169,25 @@ def test_predict_bad_fit_file_exits_2(tmp_path, capsys, content, fragment):
 def test_predict_unbounded_schedule_needs_steps(fitted, capsys):
     one_line_error(capsys, ["predict", str(fitted / "fit.json"), "--schedule", "constant",
                             "--peak-lr", "1e-3"], "--steps")
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"options": {"lam": "fit", "warmup": "plain", "speed": 2}}, "do not make a momentum law"),
+    ({"stderr": None}, None),  # null stderr: unknown (NaN), still predicts
+    ({"stderr": {"L0": "n/a"}}, "stderr of L0"),
+    ({"first_step": "2160"}, "'first_step' is \"2160\""),
+    ({"first_step": 10**6}, "before the first modelled step 1000000"),
+    ({"covariance": {"names": ["L0", "A", "alpha"], "matrix": [[1.0, 0.0], [0.0, 1.0]]}},
+     "covariance matrix is of shape (2, 2), but there are 3 covariance names"),
+])
+def test_predict_hand_edited_fit_file(fitted, tmp_path, capsys, change, fragment):
+    raw = json.loads((fitted / "fit.json").read_text())
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps({**raw, **change}))
+    argv = ["predict", str(path), "--schedule", "cosine:total_steps=24000,warmup=2160",
+            "--peak-lr", "3e-4"]
+    if fragment is None:
+        assert main(argv) == 0
+        return
+    err = one_line_error(capsys, argv, fragment)
+    assert "first modelled step" in fragment or "edited.json" in err

@@ -89,10 +89,29 @@ def test_bad_csv_is_one_line_value_error_naming_the_file(tmp_path, text, message
     ("[]", "non-empty list"),
     ('[{"lr": 1e-3, "loss": 3}]', "record 1 has no 'step'"),
     ('[{"step": 0, "lr": 1e-3, "loss": "x"}]', "record 1, key 'loss'"),
+    ('[{"step": 0, "lr": 1e-3, "loss": true}]', "record 1, key 'loss': True is not a number"),
+    ('[{"step": true, "lr": 1e-3, "loss": 3}]', "record 1, key 'step'"),
+    ('{"step": [0, 1, 2], "lr": [1e-3], "loss": [3, 2.9, 2.8]}',
+     "key 'lr' has 1 values but 'step' has 3; give the lists equal lengths"),
+    ('{"step": [0, 1], "lr": [1e-3, 1e-3], "loss": [3, 2.9, 2.8]}', "key 'loss' has 3 values"),
+    ('{"step": 5, "lr": 1e-3, "loss": 3}', "key 'step' holds 5, not a list"),
+    ('{"step": [0, 1], "lr": [1e-3, 1e-3], "loss": 3}', "key 'loss' holds 3, not a list"),
+    ('{"lr": [1e-3], "loss": [3]}', "no list 'step'"),
 ])
 def test_bad_json(tmp_path, text, message):
-    with pytest.raises(ValueError, match=message):
-        read_curve(write(tmp_path, text, "run.json"))
+    path = write(tmp_path, text, "run.json")
+    with pytest.raises(ValueError, match=message) as info:
+        read_curve(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["run.csv", "run.json"])
+def test_non_utf8_file_names_the_file_and_the_fix(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes("step,lr,loss\n0,1e-3,3.0\n# überschrift\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8 text .*save the file as UTF-8") as info:
+        read_curve(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_tensorboard_without_the_package_says_how_to_install(tmp_path, monkeypatch):

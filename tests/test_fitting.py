@@ -150,3 +150,59 @@ def test_load_fit_rejects_bad_files(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         load_fit(path)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A saved momentum-law fit (with covariance), as a dict to corrupt."""
+    fit = MomentumLaw().fit(synthetic(MomentumLaw(), MOM, noise=1e-3))
+    path = tmp_path_factory.mktemp("saved") / "fit.json"
+    fit.save(path)
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"options": {"lam": "fit", "colour": "red"}}, "'options' .* do not make a momentum law"),
+    ({"options": {"lam": [1]}}, "do not make a momentum law"),
+    ({"options": "fit"}, "'options' is \"fit\", not a JSON object"),
+    ({"stderr": [1, 2]}, "'stderr' is .* not a JSON object"),
+    ({"stderr": {"L0": "big"}}, "stderr of L0 is \"big\", not a number"),
+    ({"first_step": "400"}, "'first_step' is \"400\", not a whole number >= 0"),
+    ({"first_step": -3}, "'first_step' is -3"),
+    ({"params": {**MOM, "A": True}}, "A missing or not numbers"),
+    ({"covariance": {"names": ["L0", "A"], "matrix": [[1.0]]}},
+     r"covariance matrix is of shape \(1, 1\), but there are 2 covariance names"),
+    ({"covariance": {"names": ["L0", "A"], "matrix": [[1.0, 0], [0]]}}, "not a numeric matrix"),
+    ({"covariance": {"names": ["L0", "zeta"], "matrix": None}}, "covariance names"),
+    ({"covariance": {"names": "L0", "matrix": None}}, "'names' is \"L0\", not a JSON list"),
+    ({"seconds": "fast"}, "'seconds' is \"fast\""),
+])
+def test_load_fit_rejects_hand_edited_files_in_one_line(tmp_path, saved, change, message):
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({**saved, **change}))
+    with pytest.raises(ValueError, match=message) as info:
+        load_fit(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_load_fit_reads_null_stderr_and_covariance_as_unknown(tmp_path, saved):
+    assert saved["covariance"]["matrix"] is not None
+    assert len(saved["covariance"]["matrix"]) == len(saved["covariance"]["names"])
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({**saved, "stderr": None, "covariance": None}))
+    fit = load_fit(path)
+    assert all(np.isnan(v) for v in fit.stderr.values()) and fit.covariance is None
+    lrs = schedule(1000, "cosine")
+    low, high = fit.band(lrs, [500, 999])
+    assert np.array_equal(low, high)
+
+
+def test_fit_predict_and_band_reject_steps_outside_the_lrs(saved, tmp_path):
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(saved))
+    fit, lrs = load_fit(path), schedule(1000, "cosine")
+    for method in (fit.predict, fit.band):
+        with pytest.raises(ValueError, match="step 1000 is outside the run"):
+            method(lrs, [10, 1000])
+        with pytest.raises(ValueError, match="step -5 is outside the run"):
+            method(lrs, np.array([-5]))

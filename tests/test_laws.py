@@ -166,6 +166,32 @@ def test_laws_reject_unusable_lrs(bad):
         MultiPowerLaw().predict(MPL, bad)
 
 
+@pytest.mark.parametrize("law, params", [(MultiPowerLaw(), MPL), (MomentumLaw(), MOM)])
+@pytest.mark.parametrize("steps, message", [
+    ([0, 100], "step 100 is outside the run: the LR array covers steps 0..99"),
+    ([-1, 5], "step -1 is outside the run"),
+    ([1.5], "whole numbers"),
+    ([[1, 2]], "1-D array"),
+])
+def test_predict_rejects_steps_outside_the_lr_array(law, params, steps, message):
+    lrs = schedule(100, "cosine")
+    with pytest.raises(ValueError, match=message) as info:
+        law.predict(params, lrs, steps)
+    assert "\n" not in str(info.value)
+    assert law.predict(params, lrs, [99.0, 50]).shape == (2,)  # whole floats are steps
+
+
+@pytest.mark.parametrize("law", [MomentumLaw(), MomentumLaw(warmup="peak"), MultiPowerLaw(),
+                                 mp.InstantDropLaw()])
+def test_s1_is_the_cumulative_lr_sum_computed_once_in_law(law):
+    lrs, steps = schedule(200, "cosine"), np.array([30, 120, 199])
+    eta = lrs.copy()
+    if getattr(law, "warmup", "plain") == "peak":
+        eta[:warmup_end(lrs)] = lrs.max()
+    assert "power_sum" not in type(law).__dict__ and "prepare" not in type(law).__dict__
+    assert np.array_equal(law.power_sum(law.prepare(lrs, steps)), np.cumsum(eta)[steps])
+
+
 def test_curve_metrics():
     m = curve_metrics([1.0, 2.2, 2.9], [1.0, 2.0, 3.0])
     assert m["n"] == 3

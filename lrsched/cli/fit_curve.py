@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import sys
@@ -13,6 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from lrsched.cli.preview import positive_float, positive_int
+from lrsched.plot import save_figure
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 0, got {text!r}")
+    return value
 
 
 def register(sub) -> None:
@@ -28,7 +40,7 @@ def register(sub) -> None:
     p.add_argument("--warmup", choices=("plain", "peak"), default="plain",
                    help="warmup LR as logged (default), or as the papers' equations: "
                         "counted at the peak LR in the annealing term")
-    p.add_argument("--first-step", type=int, metavar="N",
+    p.add_argument("--first-step", type=non_negative_int, metavar="N",
                    help="first step whose loss is used (default: each curve's warmup end)")
     p.add_argument("--starts", type=positive_int, default=3,
                    help="starting points refined by the optimizer (default 3)")
@@ -137,7 +149,7 @@ def run_fit(args) -> int:
         fit.save(args.json, extra={"test": scores, "test_mean": mean, "seconds": seconds})
         print(f"wrote {args.json}")
     if args.plot:
-        _save_plot(_fit_figure(fit, train, test), args.plot)
+        save_figure(_fit_figure(fit, train, test), args.plot)
         print(f"wrote {args.plot}")
     return 0
 
@@ -202,12 +214,6 @@ def _fit_figure(fit, train, test):
     return fig
 
 
-def _save_plot(fig, path) -> None:
-    from lrsched.plot import save_figure
-
-    save_figure(fig, path)
-
-
 def run_predict(args) -> int:
     from lrsched.files import atomic_path
     from lrsched.laws import load_fit
@@ -239,7 +245,7 @@ def run_predict(args) -> int:
             writer.writerows(zip(steps.tolist(), lrs[steps].tolist(), loss.tolist()))
         print(f"wrote {args.csv}")
     if args.plot:
-        _save_plot(_predict_figure(fit, lrs, steps, loss, args.schedule), args.plot)
+        save_figure(_predict_figure(fit, lrs, steps, loss, args.schedule), args.plot)
         print(f"wrote {args.plot}")
     return 0
 

@@ -8,7 +8,6 @@ import math
 
 from lrsched.schedules import Schedule, from_spec
 
-
 MAX_PREVIEW_STEPS = 10**7  # 80 MB of float64: a picture needs far fewer
 
 

@@ -4,10 +4,10 @@ Both laws (momentum.py, multipower.py) predict
 
     L(t) = L0 + A · S(t)^-alpha - K · D(t)
 
-where S(t) is a cumulative learning-rate sum (the power-law term, P = S^-alpha) and D(t)
-a law-specific "annealing" term that grows when the LR decreases. L0, A and K enter
-linearly, which the fitter uses to pick good starting points cheaply; the other
-parameters ("shape" parameters) are nonlinear.
+where S(t) is the cumulative learning-rate sum S1 (the power-law term, P = S^-alpha;
+computed once, here, by ``Law.prepare``) and D(t) a law-specific "annealing" term that
+grows when the LR decreases. L0, A and K enter linearly, which the fitter uses to pick
+good starting points cheaply; the other parameters ("shape" parameters) are nonlinear.
 """
 
 from __future__ import annotations
@@ -32,6 +32,25 @@ def as_lrs(lrs) -> np.ndarray:
     return lrs
 
 
+def as_steps(steps, n: int) -> np.ndarray:
+    """Check the steps to evaluate at (default: every step) for a run of ``n`` steps."""
+    if steps is None:
+        return np.arange(n)
+    arr = np.asarray(steps)
+    if arr.ndim != 1:
+        raise ValueError(f"steps must be a 1-D array of step numbers, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        arr = arr.astype(np.int64)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError("steps must be whole numbers (step indices from 0)")
+    arr = arr.astype(np.int64)
+    bad = (arr < 0) | (arr >= n)
+    if bad.any():
+        raise ValueError(f"step {int(arr[bad][0])} is outside the run: the LR array covers "
+                         f"steps 0..{n - 1}; give steps in that range or a longer LR array")
+    return arr
+
+
 def warmup_end(lrs: np.ndarray) -> int:
     """Index of the first step at the peak LR: the steps before it are the warmup."""
     return int(np.argmax(lrs))
@@ -44,7 +63,8 @@ def first_used_step(lrs: np.ndarray) -> int:
 
 
 class Law:
-    """A loss-curve law; subclasses define the terms S and D.
+    """A loss-curve law; subclasses define the term D (``prepare_decay``, ``decay``) and,
+    if S1 is not the plain LR area, ``area_lrs``.
 
     ``linear`` names (L0, A, K) and ``shape`` names the nonlinear parameters; ``bounds``
     maps every parameter to (low, high) and ``shape_grid`` gives the values tried for
@@ -73,13 +93,26 @@ class Law:
         """Weak priors, name -> (centre, width in log units); see ``fitting.fit``."""
         return {}
 
-    def prepare(self, lrs: np.ndarray, steps: np.ndarray):
-        """Parameter-independent precomputation for evaluating at ``steps``."""
+    def area_lrs(self, lrs: np.ndarray) -> np.ndarray:
+        """The per-step LRs whose cumulative sum is S1 (default: ``lrs`` as given)."""
+        return lrs
+
+    def prepare(self, lrs: np.ndarray, steps: np.ndarray) -> dict:
+        """Parameter-independent precomputation for evaluating at ``steps``: ``steps``,
+        ``s1`` = S1 at ``steps`` (the cumulative sum of ``area_lrs``), and the law's own
+        terms from ``prepare_decay``."""
+        eta = self.area_lrs(lrs)
+        cum = np.cumsum(eta)
+        return {"steps": steps, "s1": cum[steps], **self.prepare_decay(eta, cum, steps)}
+
+    def prepare_decay(self, eta: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
+        """The law's parameter-independent terms for D(t), given the per-step LRs ``eta``
+        (``area_lrs``) and their cumulative sum ``cum``."""
         raise NotImplementedError
 
     def power_sum(self, prepared) -> np.ndarray:
-        """S(t) at the prepared steps."""
-        raise NotImplementedError
+        """S(t) = S1 at the prepared steps."""
+        return prepared["s1"]
 
     def decay(self, params: dict, prepared) -> np.ndarray:
         """D(t) at the prepared steps (uses the shape parameters only)."""
@@ -94,8 +127,7 @@ class Law:
     def predict(self, params: dict, lrs, steps=None) -> np.ndarray:
         """Loss at ``steps`` (default: every step) of a run with per-step LRs ``lrs``."""
         lrs = as_lrs(lrs)
-        steps = np.arange(lrs.size) if steps is None else np.asarray(steps, dtype=np.int64)
-        return self.evaluate(params, self.prepare(lrs, steps))
+        return self.evaluate(params, self.prepare(lrs, as_steps(steps, lrs.size)))
 
     def fit(self, curves, first_step: int | None = None, starts: int = 3):
         """Fit the law jointly to one or more ``Curve``s; returns a ``Fit``.

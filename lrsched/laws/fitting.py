@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from lrsched.laws.base import VERSION, Law, as_lrs, first_used_step
+from lrsched.files import atomic_path, json_ready
+from lrsched.laws.base import VERSION, Law, as_lrs, as_steps, first_used_step
 from lrsched.laws.metrics import curve_metrics
 
 HUBER_DELTA = 1e-3
@@ -227,8 +228,7 @@ class Fit:
         covariance (delta method). It reflects parameter uncertainty only, so it
         understates the error of extrapolating to a new schedule."""
         lrs = as_lrs(lrs)
-        steps = np.arange(lrs.size) if steps is None else np.asarray(steps, dtype=np.int64)
-        prepared = self.law.prepare(lrs, steps)
+        prepared = self.law.prepare(lrs, as_steps(steps, lrs.size))
         pred = self.law.evaluate(self.params, prepared)
         if self.covariance is None:
             return pred.copy(), pred.copy()
@@ -264,20 +264,9 @@ class Fit:
 
     def save(self, path, extra: dict | None = None) -> None:
         """Write the fit (plus ``extra`` keys) as JSON, atomically."""
-        from lrsched.files import atomic_path
-
-        text = json.dumps(_nan_to_none({**self.to_dict(), **(extra or {})}), indent=2)
+        text = json.dumps(json_ready({**self.to_dict(), **(extra or {})}), indent=2)
         with atomic_path(path) as tmp:
             tmp.write_text(text + "\n")
-
-
-def _nan_to_none(obj):
-    """JSON has no NaN: write null (read back as NaN)."""
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
-    return None if isinstance(obj, float) and not np.isfinite(obj) else obj
 
 
 def _laws() -> dict:
@@ -287,17 +276,79 @@ def _laws() -> dict:
     return {law.name: law for law in (MomentumLaw, MultiPowerLaw)}
 
 
-def _float(value) -> float:
-    return float("nan") if value is None else float(value)
+_REFIT = "refit with `lrsched fit-curve --json`, or mend the file"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _get(path, raw: dict, key: str, kind: type, default):
+    """``raw[key]`` (``default`` when missing or null), checked to be a ``kind``."""
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise ValueError(f"{path}: '{key}' is {json.dumps(value)[:60]}, not a JSON "
+                         f"{'object' if kind is dict else 'list'}; {_REFIT}")
+    return value
+
+
+def _number_or_nan(path, where: str, value) -> float:
+    if value is None:
+        return float("nan")
+    if not _is_number(value):
+        raise ValueError(f"{path}: {where} is {json.dumps(value)[:60]}, not a number or null; "
+                         f"{_REFIT}")
+    return float(value)
+
+
+def _law_from(path, cls, options: dict) -> Law:
+    """The law the fit file names, built from its ``options``."""
+    try:
+        return cls(**options)
+    except (TypeError, KeyError, ValueError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{path}: 'options' {json.dumps(options)[:80]} do not make a "
+                         f"{cls.name} law ({why}); {_REFIT}") from None
+
+
+def _covariance(path, raw: dict, law: Law):
+    """(matrix or None, names) from a fit file's ``covariance``, shapes checked."""
+    cov = _get(path, raw, "covariance", dict, {})
+    names = _get(path, cov, "names", list, [])
+    unknown = [n for n in names if n not in law.param_names]
+    if unknown or len(set(names)) != len(names):
+        raise ValueError(f"{path}: covariance names {names} must be distinct parameters of "
+                         f"the {law.name} law ({', '.join(law.param_names)}); {_REFIT}")
+    matrix = cov.get("matrix")
+    if matrix is None:
+        return None, names
+    try:
+        matrix = np.array(matrix, dtype=float)
+    except (TypeError, ValueError):
+        matrix = None
+    if matrix is None or matrix.shape != (len(names), len(names)):
+        shape = "not a numeric matrix" if matrix is None else f"of shape {matrix.shape}"
+        raise ValueError(f"{path}: covariance matrix is {shape}, but there are {len(names)} "
+                         f"covariance names; it must be {len(names)} x {len(names)}; {_REFIT}")
+    return matrix, names
 
 
 def load_fit(path) -> Fit:
-    """Read a fit written by ``Fit.save`` (or ``lrsched fit-curve --json``)."""
+    """Read a fit written by ``Fit.save`` (or ``lrsched fit-curve --json``).
+
+    A file that cannot be used (not JSON, an unknown law or version, missing or mistyped
+    fields, a covariance that does not match its names) raises a one-line ValueError
+    naming the file and the field."""
     try:
         with open(path) as f:
             raw = json.load(f)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); "
+                         "give a file written by `lrsched fit-curve --json`") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file; "
                          "give a file written by `lrsched fit-curve --json`") from None
     laws = _laws()
     if not isinstance(raw, dict) or raw.get("law") not in laws:
@@ -307,22 +358,29 @@ def load_fit(path) -> Fit:
     if raw.get("version") != VERSION:
         raise ValueError(f"{path}: fit format version {raw.get('version')!r}, this lrsched "
                          f"reads version {VERSION}; refit with `lrsched fit-curve`")
-    law = laws[raw["law"]](**raw.get("options", {}))
-    params = raw.get("params", {})
-    missing = [n for n in law.param_names if not isinstance(params.get(n), (int, float))]
+    law = _law_from(path, laws[raw["law"]], _get(path, raw, "options", dict, {}))
+    params = _get(path, raw, "params", dict, {})
+    missing = [n for n in law.param_names if not _is_number(params.get(n))]
     if missing:
         raise ValueError(f"{path}: parameter(s) {', '.join(missing)} missing or not numbers; "
                          "refit with `lrsched fit-curve`")
-    cov = raw.get("covariance") or {}
+    stderr = _get(path, raw, "stderr", dict, {})
+    covariance, names = _covariance(path, raw, law)
+    first_step = raw.get("first_step")
+    if first_step is not None and not (isinstance(first_step, int)
+                                       and not isinstance(first_step, bool) and first_step >= 0):
+        raise ValueError(f"{path}: 'first_step' is {json.dumps(first_step)[:60]}, not a whole "
+                         f"number >= 0 or null; {_REFIT}")
     return Fit(
         law=law,
         params={n: float(params[n]) for n in law.param_names},
-        stderr={n: _float(raw.get("stderr", {}).get(n)) for n in law.param_names},
-        covariance=None if cov.get("matrix") is None else np.array(cov["matrix"], dtype=float),
-        covariance_names=list(cov.get("names", [])),
-        first_step=raw.get("first_step"),
-        objective=_float(raw.get("objective")),
-        data=raw.get("data", []),
-        train=raw.get("train", {}),
-        seconds=float(raw.get("seconds", 0.0)),
+        stderr={n: _number_or_nan(path, f"stderr of {n}", stderr.get(n))
+                for n in law.param_names},
+        covariance=covariance,
+        covariance_names=names,
+        first_step=first_step,
+        objective=_number_or_nan(path, "'objective'", raw.get("objective")),
+        data=_get(path, raw, "data", list, []),
+        train=_get(path, raw, "train", dict, {}),
+        seconds=_number_or_nan(path, "'seconds'", raw.get("seconds", 0.0)),
     )

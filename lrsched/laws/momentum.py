@@ -87,16 +87,16 @@ class MomentumLaw(Law):
         fitted.seconds = time.perf_counter() - clock  # the choice of lam included
         return fitted
 
-    def prepare(self, lrs: np.ndarray, steps: np.ndarray):
+    def area_lrs(self, lrs: np.ndarray) -> np.ndarray:
+        if self.warmup == "plain":
+            return lrs
         eta = lrs.copy()
-        if self.warmup == "peak":
-            end = warmup_end(eta)
-            eta[:end] = eta[end]
-        drops = np.concatenate([[0.0], eta[:-1] - eta[1:]])
-        return {"s1": np.cumsum(eta)[steps], "drops": drops, "steps": steps}
+        end = warmup_end(eta)
+        eta[:end] = eta[end]
+        return eta
 
-    def power_sum(self, prepared) -> np.ndarray:
-        return prepared["s1"]
+    def prepare_decay(self, eta: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
+        return {"drops": np.concatenate([[0.0], eta[:-1] - eta[1:]])}
 
     def decay(self, params: dict, prepared) -> np.ndarray:
         """S2 at the prepared steps: m is a first-order linear filter of the LR drops."""

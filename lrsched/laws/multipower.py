@@ -18,7 +18,8 @@ and whose spread in log eta_k is at most 2 * BLOCK_WIDTH, each block one term: G
 the block's (eta_{k-1} - eta_k)-weighted mean of S_k(t) and of log eta_k. The midpoint
 error is second order in the block width: about 1e-4 of LD (1e-5 in loss) on smooth
 decays, checked against the direct sum in tests/test_laws.py. Some 100-200 terms per
-step remain; a 100,000-step cosine prediction takes about 0.7 s.
+step remain; a 100,000-step cosine prediction takes under 1 s (0.8 s measured, see
+benchmarks/results/laws_table.md).
 """
 
 from __future__ import annotations
@@ -177,8 +178,7 @@ class MultiPowerLaw(Law):
         fitted.seconds = time.perf_counter() - clock  # all stages and the width choice
         return fitted
 
-    def prepare(self, lrs: np.ndarray, steps: np.ndarray):
-        cum = np.cumsum(lrs)
+    def prepare_decay(self, lrs: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
         k = np.arange(1 if self.warmup == "plain" else warmup_end(lrs) + 1, lrs.size)
         drop = lrs[k - 1] - lrs[k]
         k, drop = k[drop != 0], drop[drop != 0]
@@ -187,20 +187,15 @@ class MultiPowerLaw(Law):
         changes = [_Changes(k[m], drop[m], lrs, cum)
                    for m in (~to_zero & (drop > 0), ~to_zero & (drop < 0)) if m.any()]
         return {
-            "s": cum[steps],
-            "steps": steps,
             "changes": changes,
             "zero": zero_sum[np.searchsorted(k[to_zero], steps, side="right")],
             "plans": {} if steps.size <= _CACHE_STEPS else None,
         }
 
-    def power_sum(self, prepared) -> np.ndarray:
-        return prepared["s"]
-
     def decay(self, params: dict, prepared) -> np.ndarray:
         """LD(t) / B at the prepared steps."""
         total = prepared["zero"].copy()
-        steps, s, plans = prepared["steps"], prepared["s"], prepared["plans"]
+        steps, s, plans = prepared["steps"], prepared["s1"], prepared["plans"]
         for i, changes in enumerate(prepared["changes"]):
             for start in range(0, steps.size, _CHUNK):
                 key = (i, start)
@@ -230,11 +225,8 @@ class InstantDropLaw(Law):
     shape_grid = {"alpha": (0.3, 0.5, 0.8)}
     bounds = {"L0": (0.0, np.inf), "A": (0.0, 1e6), "alpha": (0.01, 3.0), "B": (0.0, 1e8)}
 
-    def prepare(self, lrs: np.ndarray, steps: np.ndarray):
-        return {"s": np.cumsum(lrs)[steps], "drop": lrs.max() - lrs[steps]}
-
-    def power_sum(self, prepared) -> np.ndarray:
-        return prepared["s"]
+    def prepare_decay(self, lrs: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
+        return {"drop": lrs.max() - lrs[steps]}
 
     def decay(self, params: dict, prepared) -> np.ndarray:
         return prepared["drop"]
