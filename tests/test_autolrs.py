@@ -20,8 +20,8 @@ from lrsched.autolrs.forecast import (
     ExponentialForecast,
     MomentumForecast,
     TrialCurve,
+    _smoothed_losses,
     fit_exponential,
-    smooth,
 )
 
 # A noisy quadratic: loss 0.5·Σ h_i x_i², SGD on the gradient h·x plus noise from the batch
@@ -270,6 +270,75 @@ def test_every_trial_diverging_is_an_error_with_the_state_restored():
     assert torch.equal(params(model), start) and s.history == []
 
 
+def _nan_at(step, call: int):
+    """``step`` that reports a NaN loss on its ``call``-th call (0-based)."""
+    calls = itertools.count()
+
+    def train_step(batch):
+        loss = step(batch)
+        return math.nan if next(calls) == call else loss
+
+    return train_step
+
+
+# Three trials of 4 steps then τ = 10 (calls 12-21 exploit), all at stable LRs; ranked by
+# the last loss (no GP, no fit: the test is about the bookkeeping).
+SHORT = {"lr_range": (1e-3, 0.3), "trials": 3, "tau_trial": 4, "tau": 10,
+         "forecaster": lambda trial: float(trial.losses[-1])}
+
+
+def test_a_one_step_exploitation_retry_is_kept_and_replays():
+    """The best LR diverges at exploitation step 8 of 10: the next best trains the one
+    step left. That stage is one table point of schedule(), which still replays exactly."""
+    batches = noise()
+    model, opt, step = quadratic()
+    s = search(model, opt, _nan_at(step, 12 + 8), **SHORT).run(iter(batches), 22 + 44)
+    first = s.stages[0]
+    assert first["tau"] == 1 and len(first["failed_lrs"]) == 1
+    assert first["exploit_steps"] == 10 and first["steps"] == [0, 1]
+    assert first["batches"] == [21, 22] and len(s.stages) == 2
+
+    schedule = s.schedule()
+    assert schedule.total_steps == 1 + s.stages[1]["tau"]
+    assert schedule(0) == first["multiplier"]
+    model2, opt2, step2 = quadratic()
+    scheduler = ScheduleLR(opt2, schedule)
+    for st in s.stages:
+        for batch in batches[slice(*st["batches"])]:
+            step2(batch)
+            scheduler.step()
+    assert torch.equal(params(model), params(model2))
+
+
+def test_an_exploitation_that_diverges_on_the_last_step_is_not_every_lr_diverging():
+    model, opt, step = quadratic()
+    start = params(model)
+    s = search(model, opt, _nan_at(step, 12 + 9), **SHORT)
+    with pytest.raises(RuntimeError, match=r"diverged on the stage's last step, using up its "
+                                           r"10 steps; 2 forecast LR\(s\) were left untried"):
+        s.run(iter(noise()), 22)
+    assert torch.equal(params(model), start) and s.history == [] and s.steps_used == 22
+
+
+def test_a_missing_autolrs_extra_is_a_one_line_hint_at_construction():
+    """Without scikit-learn (and threadpoolctl, which comes with it) the package imports,
+    and building AutoLRS says what to install."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules.update(sklearn=None, threadpoolctl=None)\n"
+            "import torch, lrsched.autolrs\n"
+            "model = torch.nn.Linear(2, 1)\n"
+            "try:\n"
+            "    lrsched.AutoLRS(model, torch.optim.SGD(model.parameters(), lr=0.1),\n"
+            "                    lambda batch: 0.0, (1e-3, 1.0))\n"
+            "except ModuleNotFoundError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout == ("AutoLRS needs scikit-learn (missing: sklearn, threadpoolctl); "
+                          "install it with: pip install 'lrsched[autolrs]'\n"), out.stderr
+
+
 def test_batches_running_out_is_explained():
     model, opt, step = quadratic()
     with pytest.raises(RuntimeError, match="batches ran out after 30"):
@@ -342,7 +411,7 @@ def test_exponential_fit_recovers_the_curve():
     noisy[[7, 30]] += 1.0  # outliers
     trial = TrialCurve(x, noisy, lr=0.1, horizon=600, past_lrs=np.zeros(0))
     assert ExponentialForecast()(trial) == pytest.approx(0.5, abs=0.02)
-    assert np.max(np.abs(smooth(noisy) - y)) < 0.05
+    assert np.max(np.abs(_smoothed_losses(noisy) - y)) < 0.05
 
 
 def test_momentum_forecast_on_a_law_made_curve():

@@ -4,6 +4,8 @@ import csv
 import json
 import os
 import socket
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ import torch.multiprocessing as mp
 import lrsched
 from lrsched.cli import main
 from lrsched.harness import GPT, GPTConfig, Trainer, preset
-from lrsched.harness.presets import parse_overrides
+from lrsched.harness.presets import Config, parse_overrides
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +95,7 @@ def test_curve_has_every_step_and_reads_as_a_fit_curve_input(tmp_path):
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["tokens"] == 30 * cfg.batch_size * cfg.block_size
     assert info["schedule"] == "cosine:total_steps=30,warmup=2,final=0.1"
+    assert lrsched.Schedule.from_dict(info["schedule_dict"]) == cfg.resolved_schedule()
 
 
 def test_gradient_accumulation_matches_the_full_batch(tmp_path):
@@ -162,3 +165,58 @@ def test_cli_rejects_unusable_options(tmp_path, capsys):
         parse_overrides(["peak_rl=1"])
     assert parse_overrides(["switch_at=4,8", "compile=true", "data=a,b"]) == {
         "switch_at": (4, 8), "compile": True, "data": "a,b"}
+
+
+# -- the schedule a config resolves to ----------------------------------------------------
+def test_the_config_warmup_fills_in_where_the_spec_leaves_it_out():
+    """40 steps, warmup 0.05 = 2 steps: filled in where the family takes a warmup and the
+    spec names none; tabulated and join specs are taken as given."""
+    cfg = preset("micro", steps=40)
+
+    def resolved(spec, **changes):
+        return cfg.replace(schedule=spec, **changes).resolved_schedule()
+
+    assert resolved("cosine:final=0.1") == lrsched.cosine(total_steps=40, warmup=2, final=0.1)
+    assert resolved("cosine:total_steps=40") == lrsched.cosine(total_steps=40, warmup=2)
+    assert resolved("cosine:warmup=0") == lrsched.cosine(total_steps=40)  # named: kept
+    assert resolved("constant") == lrsched.constant(warmup=2)
+    assert resolved("constant", warmup=5) == lrsched.constant(warmup=5)
+    assert resolved("linear", warmup=0.1) == lrsched.linear(total_steps=40, warmup=4)
+    table = "tabulated:values=[1,0.5],steps=[0,39]"
+    assert resolved(table) == lrsched.tabulated(values=[1, 0.5], steps=[0, 39])
+    joined = "join:parts=[(constant),(linear:total_steps=20)],boundaries=[20]"
+    assert resolved(joined) == lrsched.join(["constant", "linear:total_steps=20"], [20])
+
+
+def test_a_schedule_that_does_not_fit_the_run_is_refused():
+    with pytest.raises(ValueError, match="1000 steps long but the run has steps=20; .*leave "
+                                         "total_steps out"):
+        preset("micro", schedule="cosine:total_steps=1000")
+    with pytest.raises(ValueError, match="2 steps long but the run has steps=20; make them "
+                                         "agree$"):
+        preset("micro", schedule="tabulated:values=[1,0.5]")
+    with pytest.raises(ValueError, match="warmup=2.5 is neither a whole number"):
+        preset("micro", warmup=2.5)
+    with pytest.raises(ValueError, match="not shorter than the run"):
+        preset("micro", warmup=20)
+    assert main(["harness", "run", "--preset", "micro", "--schedule", "wsd:total_steps=400"]) == 2
+
+
+def test_the_committed_sweep_runs_resolve_to_the_schedules_they_trained_with():
+    """The sweep report stays valid: each run's config resolves to the schedule its
+    run.json records."""
+    root = Path(__file__).resolve().parents[1] / "benchmarks/results/harness_tiny/runs"
+    runs = sorted(root.glob("*/run.json"))
+    assert len(runs) == 20
+    for path in runs:
+        info = json.loads(path.read_text())
+        assert Config.from_dict(info["config"]).resolved_schedule().to_spec() \
+            == info["schedule"], path.parent.name
+
+
+def test_a_missing_harness_extra_is_a_one_line_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'lrsched\[harness\]'"):
+        Trainer(preset("micro", steps=2)).run()
+    assert main(["harness", "run", "--preset", "micro", "--out", str(tmp_path / "run")]) == 2
+    assert "pip install 'lrsched[harness]'" in capsys.readouterr().err

@@ -39,7 +39,7 @@ class TrialCurve:
     past_lrs: np.ndarray
 
 
-def smooth(losses: np.ndarray) -> np.ndarray:
+def _smoothed_losses(losses: np.ndarray) -> np.ndarray:
     """Outlier-filtered, smoothed losses (same length).
 
     A point further than OUTLIER_Z robust standard deviations (1.4826·MAD) from the running
@@ -94,7 +94,7 @@ class ExponentialForecast:
 
     def __call__(self, trial: TrialCurve) -> float:
         x = np.asarray(trial.steps, dtype=float)
-        y = smooth(trial.losses)
+        y = _smoothed_losses(trial.losses)
         a, b, c = fit_exponential(x, y, (1.0 / max(x[-1], 1.0), 20.0))
         return a * np.exp(-b * trial.horizon) + c
 
@@ -125,7 +125,7 @@ class MomentumForecast:
         lrs = np.concatenate([past, np.full(trial.horizon, trial.lr)])
         # The law's loss at step s follows the update of step s: after u updates, s = u - 1.
         steps = past.size + np.asarray(trial.steps) - 1
-        y = smooth(trial.losses)
+        y = _smoothed_losses(trial.losses)
         keep = (steps >= 0) & (y > 0)
         try:
             with warnings.catch_warnings():

@@ -13,6 +13,7 @@ validation loss (when ``val_loss`` is given), measured up to VAL_POINTS times a 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
@@ -21,10 +22,11 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
 from lrsched.autolrs import bo
 from lrsched.autolrs.forecast import TrialCurve, as_forecaster
+from lrsched.files import json_ready
+from lrsched.scheduler import set_lrs
 from lrsched.schedules import Schedule, tabulated
 from lrsched.snapshot import Snapshot
 
@@ -68,6 +70,7 @@ class AutoLRS:
                  tau_max: int | None = None, val_loss: Callable[[], float] | None = None,
                  seed: int = 0, forecaster="exponential", kappa: float = 2.0,
                  snapshot_path: str | os.PathLike | None = None):
+        _require_extra()
         lo, hi = (float(x) for x in lr_range)
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
             raise ValueError(f"lr_range={tuple(lr_range)} is invalid: give (low, high) with "
@@ -196,23 +199,27 @@ class AutoLRS:
             diverged = not math.isfinite(forecast)
         log.info("stage %d trial %d: lr=%.4g forecast=%s", stage, i, lr, forecast)
         record = {"stage": stage, "trial": i, "lr": lr, "steps": len(losses),
-                  "losses": _json_floats(losses), "forecast": None if diverged else forecast,
+                  "losses": json_ready(losses), "forecast": None if diverged else forecast,
                   "diverged": diverged, "objective": "train" if start_val is None else "val"}
         if start_val is not None:
-            record.update(val_steps=[0, *val_steps], val_losses=_json_floats(series))
+            record.update(val_steps=[0, *val_steps], val_losses=json_ready(series))
         return record
 
     def _exploit(self, batches, stage, snapshot, trials, tau_trial, end, objective) -> dict:
         """Train at the best-forecast LR up to step ``end`` of the budget: τ steps, plus
         the steps diverged trials left unused; if it diverges, restore and take the next
-        best LR for the steps still left."""
+        best LR for the steps still left (as few as one)."""
         ranked = sorted((t for t in trials if t["forecast"] is not None),
                         key=lambda t: t["forecast"])
         failed, spent = [], 0
-        for best in ranked:
+        for rank, best in enumerate(ranked):
             tau, first_batch = end - self.steps_used, self.batches_used
             if tau < 1:
-                break
+                tried = ", ".join(f"{lr:.3g}" for lr in failed)
+                raise FloatingPointError(
+                    f"the exploitation at lr={tried} diverged on the stage's last step, "
+                    f"using up its {spent} steps; {len(ranked) - rank} forecast LR(s) were "
+                    "left untried (lower lr_range, or check the model for NaNs)")
             label = f"exploitation at lr={best['lr']:.4g}"
             losses = self._train(batches, best["lr"], tau, label)[0]
             spent += len(losses)
@@ -242,12 +249,9 @@ class AutoLRS:
         Losses are averaged over ranks under torch.distributed, so every rank decides alike.
         """
         multiplier = lr / self.config["base_lr"]
-        for group in self.optimizer.param_groups:
-            value = group["initial_lr"] * multiplier  # as ScheduleLR sets it, so replays match
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(value)
-            else:
-                group["lr"] = value
+        # initial_lr x multiplier, set as ScheduleLR sets it (one code path): replays match
+        set_lrs(self.optimizer, [g["initial_lr"] * multiplier
+                                 for g in self.optimizer.param_groups])
         first = next((t["losses"][0] for t in self.history if t["losses"][0] is not None), None)
         losses, val_steps, val_losses = [], [], []
         for j in range(steps):
@@ -282,7 +286,8 @@ class AutoLRS:
     # -- results -----------------------------------------------------------------------
     def schedule(self) -> Schedule:
         """The kept run's LRs as a tabulated Schedule of multipliers of the optimizer's
-        initial LR, one entry per exploitation step (trial steps are not in it).
+        initial LR, one entry per exploitation step (trial steps are not in it): a table
+        point at each stage's first and last step (one for a one-step stage).
 
         ``ScheduleLR(optimizer, search.schedule())`` on an optimizer built like the
         original, from the same start state, fed the exploitation batches (each stage's
@@ -292,8 +297,9 @@ class AutoLRS:
             raise ValueError("no stage has run yet; call run() first")
         steps, values = [], []
         for s in self.stages:
-            steps += [s["steps"][0], s["steps"][1] - 1]
-            values += [s["multiplier"]] * 2
+            ends = sorted({s["steps"][0], s["steps"][1] - 1})
+            steps += ends
+            values += [s["multiplier"]] * len(ends)
         return tabulated(values=values, steps=steps)
 
     def state_dict(self) -> dict:
@@ -345,9 +351,15 @@ def _check_int(name: str, value, minimum: int) -> None:
         raise ValueError(f"{name}={value!r} is invalid; give a whole number >= {minimum}")
 
 
-def _json_floats(values) -> list:
-    """Floats with NaN and inf as None (JSON has neither)."""
-    return [float(v) if math.isfinite(v) else None for v in values]
+def _require_extra() -> None:
+    """A one-line error now, not a ModuleNotFoundError at the fourth trial, when the
+    ``autolrs`` extra (scikit-learn, which brings threadpoolctl) is not installed."""
+    missing = [name for name in ("sklearn", "threadpoolctl")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ModuleNotFoundError(f"AutoLRS needs scikit-learn (missing: {', '.join(missing)}"
+                                  "); install it with: pip install 'lrsched[autolrs]'",
+                                  name=missing[0])
 
 
 def _rank_and_size() -> tuple[int, int]:
@@ -362,6 +374,8 @@ def _from_rank0(compute: Callable[[], float]) -> float:
 
     It runs with one BLAS thread: the GP and the forecast fits work on tiny arrays, where
     a thread pool's start-up costs ten times the work."""
+    from threadpoolctl import threadpool_limits
+
     rank, size = _rank_and_size()
     with threadpool_limits(1, user_api="blas"):
         value = compute() if rank == 0 else None

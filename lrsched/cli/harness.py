@@ -3,6 +3,7 @@ validation sweep and its report)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from lrsched.cli.preview import positive_float, positive_int
@@ -19,7 +20,8 @@ def register(sub) -> None:
                                     "--resume, options given must match the run's own.")
     r.add_argument("--preset", help="micro, tiny (default; CPU) or small (one GPU)")
     r.add_argument("--schedule", metavar="SPEC", help="schedule spec; total_steps and "
-                   "warmup are filled in when left out (default cosine:final=0.1)")
+                   "warmup are filled in when left out, but tabulated and join specs are "
+                   "taken as given (default cosine:final=0.1)")
     r.add_argument("--peak-lr", type=positive_float, help="peak learning rate")
     r.add_argument("--steps", type=positive_int, help="optimizer steps of the run")
     r.add_argument("--seed", type=int, help="seed of the weights and the batch order")
@@ -56,6 +58,20 @@ def _options(args) -> dict:
     return {**{k: v for k, v in given.items() if v is not None}, **parse_overrides(args.set)}
 
 
+def _one_line_import_errors(func):
+    """``func`` with a missing optional package as a ValueError, which ``main`` prints as
+    one line (the message carries the pip install hint)."""
+    @functools.wraps(func)
+    def wrapped(args) -> int:
+        try:
+            return func(args)
+        except ModuleNotFoundError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return wrapped
+
+
+@_one_line_import_errors
 def run(args) -> int:
     import torch
     import torch.distributed as dist
@@ -110,6 +126,7 @@ def describe(summary: dict, out: Path) -> str:
     return "\n".join(lines)
 
 
+@_one_line_import_errors
 def sweep(args) -> int:
     from lrsched.harness.presets import parse_overrides
     from lrsched.harness.sweep import run_sweep

@@ -8,7 +8,7 @@ import difflib
 import typing
 from dataclasses import dataclass
 
-from lrsched.schedules import Schedule, from_spec
+from lrsched.schedules import Join, Schedule, Tabulated, from_spec
 
 
 @dataclass(frozen=True)
@@ -17,9 +17,10 @@ class Config:
 
     ``batch_size`` counts sequences per optimizer step over all processes and
     micro-steps; ``micro_batch`` (0: no accumulation) is one process's forward batch.
-    ``warmup`` is in steps, or a fraction of ``steps`` when below 1. ``data`` names one
-    corpus, or several separated by commas with ``switch_at`` the steps where each
-    next one starts. ``eval_every=0`` evaluates 20 times per run.
+    ``warmup`` is a whole number of steps, or a fraction of ``steps`` when below 1; it
+    applies where ``schedule`` leaves its warmup out (see ``resolve_schedule``). ``data``
+    names one corpus, or several separated by commas with ``switch_at`` the steps where
+    each next one starts. ``eval_every=0`` evaluates 20 times per run.
     """
 
     preset: str = "custom"
@@ -61,12 +62,19 @@ class Config:
                 raise ValueError(f"{key}={getattr(self, key)} must be at least 1")
         if self.peak_lr <= 0 or self.warmup < 0 or self.micro_batch < 0:
             raise ValueError("peak_lr must be > 0, warmup and micro_batch >= 0")
+        if self.warmup >= 1 and self.warmup != int(self.warmup):
+            raise ValueError(f"warmup={self.warmup} is neither a whole number of steps nor a "
+                             "fraction of the run below 1; give e.g. warmup=20 or warmup=0.05")
+        if self.warmup_steps >= self.steps:
+            raise ValueError(f"warmup={self.warmup} is {self.warmup_steps} steps, not shorter "
+                             f"than the run (steps={self.steps}); shorten the warmup")
         if len(self.switch_at) != len(self.corpora) - 1 or list(self.switch_at) != sorted(
                 set(self.switch_at)) or any(s < 1 for s in self.switch_at):
             raise ValueError(f"data={self.data!r} needs {len(self.corpora) - 1} increasing "
                              f"switch_at step(s) >= 1, got {list(self.switch_at)}")
         if self.dtype not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"dtype={self.dtype!r}: use auto, float32 or bfloat16")
+        self.resolved_schedule()  # a spec that does not fit the run fails here, at once
 
     @property
     def corpora(self) -> list[str]:
@@ -74,6 +82,8 @@ class Config:
 
     @property
     def warmup_steps(self) -> int:
+        """``warmup`` in steps: a fraction ``0 < x < 1`` is ``round(x * steps)``, as a
+        schedule's own step counts (checked whole in ``__post_init__`` otherwise)."""
         return round(self.warmup * self.steps) if self.warmup < 1 else int(self.warmup)
 
     @property
@@ -146,9 +156,22 @@ def _parse(key: str, text: str, hint):
 
 
 def resolve_schedule(spec: str, steps: int, warmup: int) -> Schedule:
-    """The schedule of ``spec``, with ``total_steps=steps`` and ``warmup`` where the family
-    has these keys and the spec leaves them out (``"cosine:final=0.1"`` is a cosine over
-    the whole run); a tabulated spec is complete as it is."""
-    if spec.strip().startswith("tabulated"):
-        return from_spec(spec)
-    return from_spec(spec, total_steps=steps, warmup=warmup)
+    """The schedule a run of ``steps`` steps trains with, from ``spec``.
+
+    ``total_steps=steps`` is filled in where the family has that key and the spec leaves
+    it out (``"cosine:final=0.1"`` is a cosine over the whole run), and so is the
+    ``warmup`` (in steps), except for tabulated and join schedules: they place their body
+    at given steps, so a warmup in front would shift and lengthen it; they are taken as
+    given. A spec that names ``warmup`` (``warmup=0`` too) keeps its own. A schedule whose
+    length is not ``steps`` is an error: it would be cut short, or end before the run.
+    """
+    parsed = from_spec(spec, total_steps=steps)  # parsed first, to learn its family
+    schedule = parsed if isinstance(parsed, (Tabulated, Join)) else from_spec(
+        spec, total_steps=steps, warmup=warmup)
+    if schedule.total_steps is not None and schedule.total_steps != steps:
+        fills = "total_steps" in {f.name for f in dataclasses.fields(schedule)}
+        raise ValueError(f"schedule {spec!r} is {schedule.total_steps} steps long but the "
+                         f"run has steps={steps}; make them agree"
+                         + (" (leave total_steps out of the spec to have it filled in)"
+                            if fills else ""))
+    return schedule

@@ -7,9 +7,9 @@
 4. continual pre-training, Shakespeare then Python: re-warmed cosine vs infinite;
 5. AutoLRS against the best hand-tuned schedule.
 
-Parts 2, 3 and 5 run when their modules are present. Runs live in DIR/runs/NAME (their
-checkpoints are deleted once finished); a finished run is reused, so a sweep that was
-stopped continues where it was.
+Every part always runs (part 5 needs the ``autolrs`` extra). Runs live in DIR/runs/NAME
+(their checkpoints are deleted once finished); a finished run is reused, so a sweep that
+was stopped continues where it was.
 """
 
 from __future__ import annotations

@@ -153,7 +153,12 @@ class Trainer:
         checkpoint, as a pre-empted job would); ``resume`` continues from the checkpoint
         in ``out``. ``scheduler`` defaults to ``ScheduleLR`` with the config's schedule;
         a caller's scheduler must wrap ``self.optimizer``. Returns run.json's content."""
-        from tqdm.auto import tqdm
+        try:
+            from tqdm.auto import tqdm
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError("the harness needs tqdm (its progress bar); install "
+                                      "it with: pip install 'lrsched[harness]'",
+                                      name="tqdm") from None
 
         cfg = self.config
         if scheduler is None:
@@ -265,6 +270,8 @@ class Trainer:
         summary = {
             "config": cfg.to_dict(),
             "schedule": schedule.to_spec() if schedule is not None else type(scheduler).__name__,
+            # every key, warmup=0 included: Schedule.from_dict rebuilds it exactly
+            "schedule_dict": schedule.to_dict() if schedule is not None else None,
             "params": self.model.num_params(),
             "steps_done": done, "finished": done == cfg.steps and not diverged,
             "diverged": diverged, "tokens": done * tokens_per_step,
