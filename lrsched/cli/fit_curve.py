@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import sys
@@ -13,18 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lrsched.cli.preview import positive_float, positive_int
+from lrsched.cli.types import non_negative_int, positive_float, positive_int
 from lrsched.plot import save_figure
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 0, got {text!r}")
-    return value
 
 
 def register(sub) -> None:

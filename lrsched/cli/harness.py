@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from lrsched.cli.preview import positive_float, positive_int
+from lrsched.cli.types import positive_float, positive_int
 
 
 def register(sub) -> None:

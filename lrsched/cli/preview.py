@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
+from lrsched.cli.types import positive_float, positive_int
 from lrsched.schedules import Schedule, from_spec
 
 MAX_PREVIEW_STEPS = 10**7  # 80 MB of float64: a picture needs far fewer
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of steps > 0, got {text!r}")
-    return value
 
 
 def preview_steps(text: str) -> int:
@@ -26,16 +16,6 @@ def preview_steps(text: str) -> int:
     if value > MAX_PREVIEW_STEPS:
         raise argparse.ArgumentTypeError(f"{value} steps is more than a preview shows; give "
                                          f"at most {MAX_PREVIEW_STEPS:,}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from lrsched.cli.preview import positive_int
+from lrsched.cli.types import positive_int
 from lrsched.files import atomic_path
 from lrsched.refinement import filter_width, load_norms, refine, refine_figure
 
