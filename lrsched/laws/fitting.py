@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,8 +160,11 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
             lo, hi = bounds[name]
             value = float(np.clip(start[name], lo, hi))
             params.add(name, value=value, min=lo, max=hi, vary=name not in fixed)
-        result = lmfit.minimize(residual, params, method="least_squares",
-                                loss="huber", f_scale=HUBER_DELTA, x_scale="jac")
+        with warnings.catch_warnings():  # a degenerate covariance: its stderr show as n/a
+            warnings.filterwarnings("ignore", "invalid value encountered in sqrt",
+                                    RuntimeWarning)
+            result = lmfit.minimize(residual, params, method="least_squares",
+                                    loss="huber", f_scale=HUBER_DELTA, x_scale="jac")
         objective = huber(result.residual)
         if result.success and np.isfinite(objective) and (best is None or objective < best[0]):
             best = (objective, result)
