@@ -69,6 +69,18 @@ def params(model) -> torch.Tensor:
 
 
 # -- the search -------------------------------------------------------------------------
+
+def assert_replays(search_, schedule, batches, model):
+    """ScheduleLR with ``schedule`` on a fresh model, fed the exploitation batches, ends
+    with exactly the searched model's parameters."""
+    model2, opt2, step2 = quadratic()
+    scheduler = ScheduleLR(opt2, schedule)
+    for st in search_.stages:
+        for batch in batches[slice(*st["batches"])]:
+            step2(batch)
+            scheduler.step()
+    assert torch.equal(params(model), params(model2))
+
 def test_first_stage_finds_a_good_lr():
     """Plain SGD from x0 = 0.3: the best constant LR for τ = 40 steps is known in closed
     form (about 0.06); the LR chosen gets within 2x of its loss, while the range's ends
@@ -127,13 +139,7 @@ def test_schedule_replays_the_search_exactly():
         a, b = st["steps"]
         assert np.all(schedule(np.arange(a, b)) == st["lr"] / 0.1)
 
-    model2, opt2, step2 = quadratic()
-    scheduler = ScheduleLR(opt2, schedule)
-    for st in s.stages:
-        for batch in batches[slice(*st["batches"])]:
-            step2(batch)
-            scheduler.step()
-    assert torch.equal(params(model), params(model2))
+    assert_replays(s, schedule, batches, model)
 
 
 def test_costs_are_counted_and_stages_double():
@@ -301,13 +307,7 @@ def test_a_one_step_exploitation_retry_is_kept_and_replays():
     schedule = s.schedule()
     assert schedule.total_steps == 1 + s.stages[1]["tau"]
     assert schedule(0) == first["multiplier"]
-    model2, opt2, step2 = quadratic()
-    scheduler = ScheduleLR(opt2, schedule)
-    for st in s.stages:
-        for batch in batches[slice(*st["batches"])]:
-            step2(batch)
-            scheduler.step()
-    assert torch.equal(params(model), params(model2))
+    assert_replays(s, schedule, batches, model)
 
 
 def test_an_exploitation_that_diverges_on_the_last_step_is_not_every_lr_diverging():
