@@ -70,8 +70,8 @@ Left: the 400M multi-power PredE, and the 25M momentum-law WorstE.
   warmup) and not adopted: it moved the 400M multi-power PredE to 0.00172 (still 2%
   over) but broke five met targets (25M multi-power PredE 0.00142, WorstE 0.0118; 400M
   multi-power WorstE 0.0075; 25M momentum PredE 0.00187) - a forward split cannot see
-  what a late start costs in the early steps the metrics score. Our 400M PredE is below the paper's Table 1 value
-  (0.0019) and 10% above the authors' refit (0.00168), the target.
+  what a late start costs in the early steps the metrics score. Our 400M PredE is
+  below the paper's Table 1 value (0.0019) and 10% above the authors' refit (0.00168), the target.
 - 25M momentum WorstE: tried, judged on the training curves by leave-one-curve-out
   error: warmup "peak" (worse at every size), C fixed from the instant-drop B as
   C = B (1 - lam) (the momentum law's long-run drop; no better), and lam chosen from
