@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Bounds of the power-law part L0 + A * S1^-alpha, shared by every law.
+POWER_BOUNDS = {"L0": (0.0, np.inf), "A": (0.0, 1e6), "alpha": (0.01, 3.0)}
+
 VERSION = 1  # of the saved-fit format (fitting.Fit.save); bump on incompatible change
 
 

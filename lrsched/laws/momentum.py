@@ -18,7 +18,7 @@ from functools import partial
 import numpy as np
 from scipy.signal import lfilter
 
-from lrsched.laws.base import Law, warmup_end
+from lrsched.laws.base import POWER_BOUNDS, Law, warmup_end
 
 LAM_RANGE = (0.99, 0.9995)
 LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)
@@ -54,9 +54,7 @@ class MomentumLaw(Law):
         self.lam = lam
         self.warmup = warmup
         self.bounds = {
-            "L0": (0.0, np.inf),
-            "A": (0.0, 1e6),
-            "alpha": (0.01, 3.0),
+            **POWER_BOUNDS,
             "C": (0.0, 1e6),
             "lam": LAM_RANGE,
         }

@@ -29,7 +29,7 @@ from functools import partial
 
 import numpy as np
 
-from lrsched.laws.base import Law, warmup_end
+from lrsched.laws.base import POWER_BOUNDS, Law, warmup_end
 
 PRIOR_CENTRE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}  # the authors' starting values
 PRIOR_WIDTHS = (None, 1.0, 0.3, 0.1)  # tried by leave-one-curve-out; None: no prior
@@ -138,9 +138,7 @@ class MultiPowerLaw(Law):
         self.warmup = warmup
         self.prior_width = prior_width
         self.bounds = {
-            "L0": (0.0, np.inf),
-            "A": (0.0, 1e6),
-            "alpha": (0.01, 3.0),
+            **POWER_BOUNDS,
             "B": (0.0, 1e8),
             "C": (1e-4, 1e4),
             "beta": (0.01, 5.0),
@@ -223,7 +221,7 @@ class InstantDropLaw(Law):
     linear = ("L0", "A", "B")
     shape = ()
     shape_grid = {"alpha": (0.3, 0.5, 0.8)}
-    bounds = {"L0": (0.0, np.inf), "A": (0.0, 1e6), "alpha": (0.01, 3.0), "B": (0.0, 1e8)}
+    bounds = {**POWER_BOUNDS, "B": (0.0, 1e8)}
 
     def prepare_decay(self, lrs: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
         return {"drop": lrs.max() - lrs[steps]}
