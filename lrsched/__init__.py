@@ -38,6 +38,7 @@ _LAZY = {
     "Fit": "lrsched.laws",
     "load_fit": "lrsched.laws",
     "curve_metrics": "lrsched.laws",
+    "decision_metrics": "lrsched.laws",
     "Curve": "lrsched.curves",
     "read_curve": "lrsched.curves",
     "GradNormRecorder": "lrsched.recorder",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrsched.laws import MomentumLaw, MultiPowerLaw, curve_metrics
+from lrsched.laws import MomentumLaw, MultiPowerLaw
 from lrsched.laws import multipower as mp
 from lrsched.laws.base import warmup_end
 
@@ -190,15 +190,3 @@ def test_s1_is_the_cumulative_lr_sum_computed_once_in_law(law):
         eta[:warmup_end(lrs)] = lrs.max()
     assert "power_sum" not in type(law).__dict__ and "prepare" not in type(law).__dict__
     assert np.array_equal(law.power_sum(law.prepare(lrs, steps)), np.cumsum(eta)[steps])
-
-
-def test_curve_metrics():
-    m = curve_metrics([1.0, 2.2, 2.9], [1.0, 2.0, 3.0])
-    assert m["n"] == 3
-    assert m["mae"] == pytest.approx(0.1)
-    assert m["rmse"] == pytest.approx(np.sqrt(0.05 / 3))
-    assert m["pred_e"] == pytest.approx((0.1 + 0.1 / 3) / 3)
-    assert m["worst_e"] == pytest.approx(0.1)
-    assert m["r2"] == pytest.approx(1 - 0.05 / 2)
-    with pytest.raises(ValueError):
-        curve_metrics([1.0], [1.0, 2.0])
