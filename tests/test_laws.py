@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -150,14 +148,11 @@ def test_multipower_constant_lr_is_a_pure_power_law():
     assert np.allclose(loss, MPL["L0"] + MPL["A"] * s ** -MPL["alpha"])
 
 
-def test_100k_step_cosine_prediction_is_fast():
+def test_a_100k_step_cosine_prediction_is_finite():
+    # its speed is benchmarked (benchmarks/bench_laws.py), never timed in a test
     lrs = schedule(100_000, "cosine")
-    for law, params, limit in [(MultiPowerLaw(), MPL, 1.5), (MomentumLaw(), MOM, 0.1)]:
-        law.predict(params, lrs[:1000])  # warm up imports and caches
-        clock = time.process_time()  # CPU time: robust to other load on the machine
-        loss = law.predict(params, lrs)
-        assert time.process_time() - clock < limit  # targets: 1 s and 50 ms (slack for CI)
-        assert np.all(np.isfinite(loss[10_001:]))
+    for law, params in [(MultiPowerLaw(), MPL), (MomentumLaw(), MOM)]:
+        assert np.all(np.isfinite(law.predict(params, lrs)[10_001:]))
 
 
 @pytest.mark.parametrize("bad", [[1.0, -1e-4, 1.0], [1.0, np.nan], [0.0, 0.0], [[1.0]]])
