@@ -5,4 +5,5 @@ from lrsched.laws.metrics import curve_metrics, decision_metrics
 from lrsched.laws.momentum import MomentumLaw
 from lrsched.laws.multipower import MultiPowerLaw
 
-__all__ = ["Fit", "FitError", "MomentumLaw", "MultiPowerLaw", "curve_metrics", "decision_metrics", "load_fit"]
+__all__ = ["Fit", "FitError", "MomentumLaw", "MultiPowerLaw", "curve_metrics", "decision_metrics",
+           "load_fit"]
