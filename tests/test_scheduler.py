@@ -67,7 +67,7 @@ def test_accepts_spec_strings_and_dicts():
     (lrsched.exponential(gamma=0.97), lambda o: ExponentialLR(o, gamma=0.97)),
     (lrsched.one_cycle(total_steps=100),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=100, cycle_momentum=False)),
-    (lrsched.one_cycle(total_steps=97, pct_start=0.25, anneal="linear", three_phase=True,
+    (lrsched.one_cycle(total_steps=97, pct_start=0.25, shape="linear", three_phase=True,
                        div_factor=10, final_div_factor=100),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=97, pct_start=0.25, anneal_strategy="linear",
                           three_phase=True, div_factor=10, final_div_factor=100,
