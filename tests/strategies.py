@@ -28,12 +28,13 @@ def _final(draw, shape):
 
 
 @st.composite
-def closed_form(draw, kind=st.sampled_from(CLOSED_FORM)):
-    """Any closed-form family with valid random parameters (multipliers stay <= 1)."""
+def closed_form(draw, families=tuple(CLOSED_FORM)):
+    """A closed-form family (any of ``families``) with valid random parameters (multipliers
+    stay <= 1)."""
     total = draw(st.integers(2, 50_000))
     kw = draw(warmups(total))
     body = total - kw["warmup"]
-    kind = draw(kind)
+    kind = draw(st.sampled_from(families))
     if kind == "constant":
         return lrsched.constant(**kw)
     if kind in ("linear", "cosine"):
