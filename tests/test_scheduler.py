@@ -169,7 +169,8 @@ def test_swap_updates_tensor_lr_in_place():
 
 def test_state_dict_is_plain_data():
     state = ScheduleLR(make_optimizer(), lrsched.cosine(total_steps=10)).state_dict()
-    assert state["schedule"] == {"name": "cosine", "total_steps": 10, "warmup": 0, "final": 0.0}
+    assert state["schedule"] == {"name": "cosine", "total_steps": 10, "warmup": 0,
+                                 "warmup_init": None, "final": 0.0}
     assert state["last_epoch"] == 0 and "optimizer" not in state
 
 

@@ -21,6 +21,7 @@ from lrsched.schedules.base import (
     constructor,
     family,
     from_spec,
+    spec_fields,
 )
 from lrsched.schedules.continual import (
     Constant,
@@ -65,6 +66,7 @@ CATALOGUE = ("decays", "cycles", "tables", "continual")  # the modules that hold
 __all__ = [
     "CATALOGUE", "MAX_COUNT", "MAX_NESTING", "MAX_PREVIEW_STEPS", "MAX_STEPS", "Phase",
     "Schedule", "Shape", "as_schedule", "constructor", "family", "from_spec", "interpolate",
+    "spec_fields",
     "Constant", "Continual", "CosineRestarts", "Cosine", "Cyclic", "Exponential", "Infinite",
     "InverseSqrt", "Join", "Linear", "MultiStep", "OneCycle", "Polynomial", "Step",
     "Tabulated", "WSD",
