@@ -200,7 +200,7 @@ class Cyclic(Schedule):
         x = 1.0 + s / size - cycle
         h = np.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
         if self.mode == "triangular2":
-            return h, 1 / (2.0 ** (cycle - 1))
+            return h, 0.5 ** (cycle - 1)  # torch: 1 / 2.0 ** (cycle - 1), the same powers of two
         return h, self.gamma ** s.astype(np.float64) if self.mode == "exp_range" else 1.0
 
     def _body(self, s):
