@@ -105,7 +105,7 @@ def schedule(name: str) -> tuple[int, lrsched.Schedule]:
         after = lrsched.cosine(total_steps=body, final=final)
     elif family in ("wsd", "wsdld"):  # geometric (wsd) or linear (wsdld) decay from 20000
         shape = "exponential" if family == "wsd" else "linear"
-        after = lrsched.wsd(total_steps=body, decay_steps=total - 20000, decay_shape=shape,
+        after = lrsched.wsd(total_steps=body, decay_steps=total - 20000, shape=shape,
                             final=final)
     elif family == "wsdcon":  # constant, then a step down at 8000
         after = lrsched.multistep(milestones=[8000 - WARMUP],

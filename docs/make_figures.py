@@ -43,8 +43,13 @@ def panels() -> list[tuple[str, list[tuple[str | None, lrsched.Schedule]]]]:
             ("two-phase", lrsched.one_cycle(total_steps=N)),
             ("three_phase", lrsched.one_cycle(total_steps=N, three_phase=True)),
         ]),
+        ("cyclic (base=0.1, step_size_up=125)", [
+            (mode, lrsched.cyclic(base=0.1, step_size_up=125, mode=mode,
+                                  gamma=0.998 if mode == "exp_range" else 1.0))
+            for mode in ["triangular", "triangular2", "exp_range"]
+        ]),
         ("wsd (decay_steps=300, final=0.01)", [
-            (shape, lrsched.wsd(total_steps=N, warmup=W, decay_steps=300, decay_shape=shape,
+            (shape, lrsched.wsd(total_steps=N, warmup=W, decay_steps=300, shape=shape,
                                 final=0.01))
             for shape in shapes
         ]),
@@ -103,7 +108,7 @@ def readme() -> Figure:
         ("cosine", lrsched.cosine(total_steps=total, warmup=warmup)),
         ("linear", lrsched.linear(total_steps=total, warmup=warmup)),
         ("WSD, 1-sqrt decay (last 20%)",
-         lrsched.wsd(total_steps=total, warmup=warmup, decay_steps=0.2, decay_shape="1-sqrt")),
+         lrsched.wsd(total_steps=total, warmup=warmup, decay_steps="20%", shape="1-sqrt")),
     ]
     fig = Figure(figsize=(7, 3.2), layout="constrained")
     ax = fig.subplots()

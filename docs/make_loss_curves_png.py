@@ -16,7 +16,7 @@ SCHEDULES = {  # the README's per-step LR of each file, as lrsched schedules
     "constant_24000": f"constant:{WARM}",
     "wsdcon_9": f"multistep:milestones=[5840],gamma=0.3,{WARM}",
     "cosine_72000": f"cosine:total_steps=72000,{WARM},final=0.1",
-    "wsd_20000_24000": f"wsd:total_steps=24000,{WARM},decay_steps=4000,decay_shape=exponential,"
+    "wsd_20000_24000": f"wsd:total_steps=24000,{WARM},decay_steps=4000,shape=exponential,"
                        "final=0.1",
     "wsdcon_3": f"multistep:milestones=[5840],gamma=0.1,{WARM}",
 }

@@ -6,14 +6,16 @@ plotting (matplotlib) load on first use of the names that need them.
 
 from importlib import import_module
 
-from lrsched.infinite import continual, infinite
 from lrsched.schedules import (
     Schedule,
     constant,
+    continual,
     cosine,
     cosine_restarts,
+    cyclic,
     exponential,
     from_spec,
+    infinite,
     inverse_sqrt,
     join,
     linear,
@@ -63,6 +65,7 @@ __all__ = [
     "continual",
     "cosine",
     "cosine_restarts",
+    "cyclic",
     "exponential",
     "from_spec",
     "infinite",

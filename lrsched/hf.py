@@ -170,7 +170,7 @@ def _warmup_stable_decay(w, t, num_decay_steps=None, num_stable_steps=None,
                          "lrsched's warmup is linear (warmup_type='linear')")
     if decay_type == "cosine":
         _half_wave(name, num_cycles)
-    body = dict(decay_steps=num_decay_steps, decay_shape=decay_type, final=min_lr_ratio)
+    body = dict(decay_steps=num_decay_steps, shape=decay_type, final=min_lr_ratio)
     if min_lr_ratio == 0 or w < 2:
         return wsd(total_steps=w + num_stable_steps + num_decay_steps, warmup=w, **body)
     # The warmup rises from min_lr_ratio, not 0.

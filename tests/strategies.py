@@ -1,69 +1,85 @@
-"""Hypothesis strategies: valid schedules of every family."""
+"""Hypothesis strategies: valid schedules of every family in the catalogue."""
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
 import lrsched
+from lrsched.errors import InputError
 
 fractions = st.floats(0.0, 1.0)
 factors = st.floats(0.01, 1.0)
 shapes = st.sampled_from(["linear", "cosine", "1-sqrt", "exponential"])
+momenta = st.tuples(st.floats(0.0, 0.99), st.floats(0.0, 0.99)).map(sorted)
+
+CLOSED_FORM = ["constant", "linear", "cosine", "polynomial", "exponential", "inverse_sqrt",
+               "step", "multistep", "cosine_restarts", "one_cycle", "cyclic", "wsd"]
 
 
 @st.composite
-def run_lengths(draw):
-    """(total_steps, warmup) with warmup < total_steps."""
+def warmups(draw, total):
+    """The keys of a warmup shorter than ``total``: its length, and where it starts."""
+    warmup = draw(st.integers(0, total - 1))
+    init = draw(st.none() | fractions) if warmup else None
+    return {"warmup": warmup, "warmup_init": init}
+
+
+def _final(draw, shape):
+    return draw(st.floats(0.001, 1.0) if shape == "exponential" else fractions)
+
+
+@st.composite
+def closed_form(draw, families=tuple(CLOSED_FORM)):
+    """A closed-form family (any of ``families``) with valid random parameters (multipliers
+    stay <= 1)."""
     total = draw(st.integers(2, 50_000))
-    return total, draw(st.integers(0, total - 1))
-
-
-@st.composite
-def closed_form(draw):
-    """Any closed-form family with valid random parameters (multipliers stay <= 1)."""
-    total, warmup = draw(run_lengths())
-    body = total - warmup
-    kind = draw(st.sampled_from([
-        "constant", "linear", "cosine", "polynomial", "exponential", "inverse_sqrt", "step",
-        "multistep", "cosine_restarts", "one_cycle", "wsd"]))
+    kw = draw(warmups(total))
+    body = total - kw["warmup"]
+    kind = draw(st.sampled_from(families))
     if kind == "constant":
-        return lrsched.constant(warmup=warmup)
+        return lrsched.constant(**kw)
     if kind in ("linear", "cosine"):
-        return getattr(lrsched, kind)(total_steps=total, warmup=warmup, final=draw(fractions))
+        return getattr(lrsched, kind)(total_steps=total, final=draw(fractions), **kw)
     if kind == "polynomial":
-        return lrsched.polynomial(total_steps=total, warmup=warmup, final=draw(fractions),
-                                  power=draw(st.floats(0.1, 5.0)))
+        return lrsched.polynomial(total_steps=total, final=draw(fractions),
+                                  power=draw(st.floats(0.1, 5.0)), **kw)
     if kind == "exponential":
-        return lrsched.exponential(gamma=draw(factors), warmup=warmup)
+        return lrsched.exponential(gamma=draw(factors), **kw)
     if kind == "inverse_sqrt":
-        return lrsched.inverse_sqrt(warmup=warmup,
-                                    timescale=draw(st.none() | st.integers(1, 10_000)))
+        return lrsched.inverse_sqrt(timescale=draw(st.none() | st.integers(1, 10_000)), **kw)
     if kind == "step":
-        return lrsched.step(step_size=draw(st.integers(1, 5000)), gamma=draw(factors),
-                            warmup=warmup)
+        return lrsched.step(step_size=draw(st.integers(1, 5000)), gamma=draw(factors), **kw)
     if kind == "multistep":
         ms = sorted(draw(st.sets(st.integers(1, 50_000), min_size=1, max_size=5)))
-        return lrsched.multistep(milestones=ms, gamma=draw(factors), warmup=warmup)
+        return lrsched.multistep(milestones=ms, gamma=draw(factors), **kw)
     if kind == "cosine_restarts":
         try:  # cycles and cycle_mult over their whole valid range
-            return lrsched.cosine_restarts(total_steps=total, warmup=warmup,
-                                           cycles=draw(st.integers(1, 50)),
+            return lrsched.cosine_restarts(total_steps=total, cycles=draw(st.integers(1, 50)),
                                            cycle_mult=draw(st.floats(1.0, 1e9)),
-                                           final=draw(fractions))
-        except ValueError:
+                                           final=draw(fractions), **kw)
+        except InputError:
             assume(False)
     if kind == "one_cycle":
-        if body < 40:
-            return lrsched.constant(warmup=warmup)
-        return lrsched.one_cycle(total_steps=total, warmup=warmup,
-                                 pct_start=draw(st.floats(0.1, 0.45)),
+        assume(body >= 40)
+        base, top = draw(momenta)
+        return lrsched.one_cycle(total_steps=total, pct_start=draw(st.floats(0.1, 0.45)),
                                  div_factor=draw(st.floats(1.0, 100.0)),
                                  final_div_factor=draw(st.floats(1.0, 1e5)),
-                                 anneal=draw(st.sampled_from(["cosine", "linear"])),
-                                 three_phase=draw(st.booleans()))
+                                 shape=draw(st.sampled_from(["cosine", "linear"])),
+                                 three_phase=draw(st.booleans()), cycle_momentum=True,
+                                 base_momentum=base, max_momentum=top, **kw)
+    if kind == "cyclic":
+        mode = draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))
+        cycling = {}
+        if draw(st.booleans()):
+            base, top = draw(momenta)
+            cycling = {"cycle_momentum": True, "base_momentum": base, "max_momentum": top}
+        return lrsched.cyclic(base=draw(fractions), step_size_up=draw(st.integers(1, 5000)),
+                              step_size_down=draw(st.none() | st.integers(1, 5000)), mode=mode,
+                              gamma=draw(factors) if mode == "exp_range" else 1.0,
+                              **cycling, **kw)
     shape = draw(shapes)
-    final = draw(st.floats(0.001, 1.0) if shape == "exponential" else fractions)
-    return lrsched.wsd(total_steps=total, warmup=warmup, decay_shape=shape, final=final,
-                       decay_steps=draw(st.integers(1, body)))
+    return lrsched.wsd(total_steps=total, shape=shape, final=_final(draw, shape),
+                       decay_steps=draw(st.integers(1, body)), **kw)
 
 
 @st.composite
@@ -78,7 +94,9 @@ def tabulated(draw):
 
 @st.composite
 def joined(draw):
-    parts = draw(st.lists(closed_form() | tabulated(), min_size=2, max_size=3))
+    parts = draw(st.lists(closed_form() | tabulated(), min_size=1, max_size=3))
+    cycling = [p.momentum(0) is not None for p in parts]
+    assume(all(cycling) or not any(cycling))
     bounds = sorted(draw(st.sets(st.integers(1, 60_000), min_size=len(parts) - 1,
                                  max_size=len(parts) - 1)))
     return lrsched.join(parts, bounds)
@@ -89,16 +107,16 @@ def infinite(draw):
     """Infinite schedules, annealed or not (multipliers stay <= 1)."""
     shape = draw(shapes)
     const = draw(st.floats(0.05, 1.0))
-    final = draw(st.floats(0.001, 1.0) if shape == "exponential" else fractions) * const
-    warmup = draw(st.integers(0, 5000))
-    kw = {}
+    kw = draw(warmups(5001))
     if draw(st.booleans()):
-        kw = {"anneal_at": warmup + draw(st.integers(0, 40_000)),
-              "anneal_steps": draw(st.integers(1, 20_000))}
-    return lrsched.infinite(warmup=warmup, cooldown_steps=draw(st.integers(0, 20_000)),
-                            const=const, final=final, anneal_shape=shape,
-                            cooldown_shape=draw(st.sampled_from(["cosine", "inverse_sqrt"])),
-                            timescale=draw(st.floats(1e-20, 1e6)), **kw)
+        kw |= {"anneal_at": kw["warmup"] + draw(st.integers(0, 40_000)),
+               "anneal_steps": draw(st.integers(1, 20_000))}
+    cooldown = draw(st.sampled_from(["cosine", "inverse_sqrt"]))
+    if cooldown == "inverse_sqrt":
+        kw["timescale"] = draw(st.none() | st.integers(1, 10**6))
+    return lrsched.infinite(cooldown_steps=draw(st.integers(0, 20_000)), const=const,
+                            final=_final(draw, shape) * const, shape=shape,
+                            cooldown_shape=cooldown, **kw)
 
 
 @st.composite
@@ -106,10 +124,9 @@ def continual(draw):
     segments = draw(st.lists(st.integers(2, 20_000), min_size=1, max_size=4))
     shape = draw(shapes)
     peak = draw(st.floats(0.05, 1.0))
-    final = draw(st.floats(0.001, 1.0) if shape == "exponential" else fractions) * peak
-    return lrsched.continual(segments=segments, warmup=draw(st.integers(0, segments[0] - 1)),
-                             rewarm=draw(st.integers(0, min(segments) - 1)), peak=peak,
-                             final=final, decay_shape=shape)
+    return lrsched.continual(segments=segments, rewarm=draw(st.integers(0, min(segments) - 1)),
+                             peak=peak, final=_final(draw, shape) * peak, shape=shape,
+                             **draw(warmups(segments[0])))
 
 
 any_schedule = closed_form() | tabulated() | joined() | infinite() | continual()

@@ -61,7 +61,7 @@ def test_tiny_preset_has_about_a_million_parameters():
 def test_stop_and_resume_repeat_the_straight_run_bit_for_bit(tmp_path):
     """A caller-built ScheduleLR, dropout on (so the RNG state matters), accumulation."""
     cfg = preset("micro", steps=12, eval_every=3, dropout=0.1, micro_batch=2)
-    schedule = lrsched.wsd(total_steps=12, warmup=2, decay_shape="1-sqrt")
+    schedule = lrsched.wsd(total_steps=12, warmup=2, shape="1-sqrt")
 
     def run(out, **kw):
         trainer = Trainer(cfg, out)

@@ -219,7 +219,23 @@ def test_the_mappings_read_as_documented():
     assert from_hf("cosine_with_min_lr", 100, 1000, {"min_lr_rate": 0.1}) == lrsched.cosine(
         total_steps=1000, warmup=100, final=0.1)
     assert from_hf("warmup_stable_decay", 100, 1000, {"num_decay_steps": 200}) == lrsched.wsd(
-        total_steps=1000, warmup=100, decay_steps=200, decay_shape="cosine")
+        total_steps=1000, warmup=100, decay_steps=200, shape="cosine")
+
+
+@pytest.mark.parametrize(("ours", "name", "kw"), [
+    ("linear", "linear", {}),
+    ("cosine", "cosine", {}),
+    ("constant", "constant_with_warmup", {}),
+    ("inverse_sqrt", "inverse_sqrt", {}),
+])
+def test_warmup_init_0_is_transformers_warmup_at_every_step(ours, name, kw):
+    """``warmup_init=0`` ramps t / W, as transformers: equal at every step, warmup included."""
+    W, T = 40, 400
+    keys = {} if ours in ("constant", "inverse_sqrt") else {"total_steps": T}
+    schedule = lrsched.from_spec(ours, warmup=W, warmup_init=0, **keys)
+    t = np.arange(T)
+    assert schedule(0) == 0.0
+    np.testing.assert_allclose(schedule(t), HF[name](t, W, T, **kw), rtol=RTOL, atol=ATOL)
 
 
 def test_accepts_a_scheduler_type_member():

@@ -11,6 +11,7 @@ from strategies import continual, infinite
 
 import lrsched
 from lrsched import ScheduleLR, anneal_branch, from_spec
+from lrsched.errors import InputError
 
 T = np.arange(0, 100_000, 3)
 
@@ -42,9 +43,10 @@ def test_cooldown_and_anneal_are_continuous(s):
     t = np.arange(s.warmup, s.warmup + 60_000)
     jumps = np.abs(np.diff(s(t)))
     longest = max(1, min(s.cooldown_steps or 10**9, s.anneal_steps or 10**9))
-    bound = 10.0 / longest ** (0.5 if s.anneal_shape == "1-sqrt" else 1.0)
-    if s.cooldown_shape == "inverse_sqrt":
-        bound *= 1 + s.timescale
+    bound = 10.0 / longest ** (0.5 if s.shape == "1-sqrt" else 1.0)
+    if s.cooldown_shape == "inverse_sqrt" and s.cooldown_steps:  # steepest at its start:
+        tau = s.timescale or s.cooldown_steps / 10  # |h'(0)| / |h(C)| = 1 / (2 tau |h(C)|)
+        bound = max(bound, 1.0 / (2 * tau * (1 - 1 / np.sqrt(1 + s.cooldown_steps / tau))))
     assert jumps.max() <= bound
 
 
@@ -61,12 +63,16 @@ def test_exact_values_at_phase_boundaries():
         ("anneal", 2000, 2500), ("final", 2500, None)]
 
 
-def test_inverse_sqrt_cooldown_formula():
+@pytest.mark.parametrize("timescale,tau", [(None, 100), (40, 40)])
+def test_inverse_sqrt_cooldown_formula(timescale, tau):
+    """timescale is in steps, as inverse_sqrt's: h(s) = 1/sqrt(1 + s/tau) - 1, the decay of
+    inverse_sqrt less one; by default tau = cooldown_steps / 10."""
     s = lrsched.infinite(cooldown_steps=1000, const=0.25, cooldown_shape="inverse_sqrt",
-                         timescale=10.0)
-    p = np.arange(1001) / 1000
-    h = lambda x: 1 / np.sqrt(1 + 10 * x) - 1  # noqa: E731
-    np.testing.assert_allclose(s(np.arange(1001)), 1 + (0.25 - 1) * h(p) / h(1), rtol=1e-14)
+                         timescale=timescale)
+    t = np.arange(1001)
+    h = lrsched.inverse_sqrt(timescale=tau)(t) - 1
+    np.testing.assert_allclose(s(t), 1 + (0.25 - 1) * h / h[1000], rtol=1e-14)
+    assert s(5000) == pytest.approx(0.25)
 
 
 def test_anneal_during_cooldown_starts_from_the_current_value():
@@ -81,15 +87,16 @@ def test_constant_anneals_like_wsd():
     s = lrsched.constant(warmup=100).anneal_at(800, 200, shape="1-sqrt", final=0.0)
     t = np.arange(1200)
     np.testing.assert_allclose(s(t), lrsched.wsd(total_steps=1000, warmup=100, decay_steps=200,
-                                                 decay_shape="1-sqrt")(t), atol=1e-15)
+                                                 shape="1-sqrt")(t), atol=1e-15)
 
 
-def test_spec_strings_and_lengths_as_fractions():
-    s = from_spec("infinite:total_steps=10000,warmup=0.01,cooldown_steps=0.1,const=0.3,"
-                  "final=0.03,anneal_at=0.9,anneal_steps=0.1")
+def test_spec_strings_and_lengths_as_shares_of_the_run():
+    s = from_spec("infinite:total_steps=10000,warmup=1%,cooldown_steps=10%,const=0.3,"
+                  "final=0.03,anneal_at=90%,anneal_steps=10%")
     assert (s.warmup, s.cooldown_steps, s.anneal_start, s.anneal_steps) == (100, 1000, 9000, 1000)
     assert from_spec(s.to_spec()) == s
     assert "anneal_at=9000" in s.to_spec()
+    assert s(10_000) == s(20_000) == pytest.approx(0.03)  # held from total_steps on
 
 
 def test_continual_segments():
@@ -105,16 +112,20 @@ def test_continual_segments():
 @pytest.mark.parametrize("make,match", [
     (lambda: lrsched.infinite(cooldown_steps=10, const=1.5), "const"),
     (lambda: lrsched.infinite(cooldown_steps=10, const=0.3, final=0.5), r"final.*\[0, const"),
-    (lambda: lrsched.infinite(cooldown_steps=-10), "non-negative"),
+    (lambda: lrsched.infinite(cooldown_steps=-10), "whole number of steps >= 0"),
     (lambda: lrsched.infinite(warmup=100, cooldown_steps=10, anneal_at=50, anneal_steps=10),
      "after the warmup"),
     (lambda: lrsched.infinite(cooldown_steps=10, anneal_at=50), "anneal_steps"),
     (lambda: lrsched.infinite(cooldown_steps=10, final=0.0), "exponential"),
+    (lambda: lrsched.infinite(cooldown_steps=10, anneal_steps=5), "unless anneal_at is set"),
+    (lambda: lrsched.infinite(cooldown_steps=10, timescale=5), "unless cooldown_shape"),
+    (lambda: lrsched.infinite(total_steps=100, cooldown_steps=10).anneal_at(90, 20),
+     "ends by total_steps=100"),
     (lambda: lrsched.continual(segments=[100, 50], rewarm=50), "rewarm"),
     (lambda: lrsched.cosine(total_steps=100).anneal_at(10, 10), "cannot anneal"),
 ])
 def test_bad_parameters_are_clear_errors(make, match):
-    with pytest.raises(ValueError, match=match) as info:
+    with pytest.raises(InputError, match=match) as info:
         make()
     assert "\n" not in str(info.value)
 

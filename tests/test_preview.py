@@ -53,6 +53,15 @@ def test_preview_reads_a_schedule_json(tmp_path, capsys):
     (["preview", "constant", "--peak-lr", "nan"], "--peak-lr"),
     (["preview", "constant", "--out", "/no/such/folder/x.png"], "does not exist"),
     (["preview", "/no/such/schedule.json"], "No such file"),
+    (["preview", "tabulated:values=[]"], "values must be a non-empty list"),
+    (["preview", "join:parts=[(constant),(constant)],boundaries=[]"], "one fewer than the parts"),
+    (["preview", "constant", "--steps", "1e12"], "more than a preview shows"),
+    (["preview", "cosine:total_steps=1e12"], "cosine runs 1,000,000,000,000 steps, more than a "
+                                             "preview shows"),
+    (["preview", "cosine:total_steps=1e18"], "more steps than a schedule may hold"),
+    (["preview", "constant:warmup=1e20"], "more steps than a schedule may hold"),
+    (["preview", "cosine_restarts:total_steps=1e10,cycles=1e9"], "more parts than"),
+    (["preview", "wsd:total_steps=100,decay_shape=cosine"], "now called shape"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     try:
@@ -61,6 +70,55 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_preview_of_a_deep_json_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text('{"name": "join", "boundaries": [], "parts": [' * 100_000
+                    + '"constant"' + "]}" * 100_000)
+    assert main(["preview", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "deep.json: nests too deep to be a schedule" in err and err.count("\n") == 1
+
+
+def test_an_open_ended_preview_is_long_enough_to_show_the_schedule(capsys):
+    assert main(["preview", "step:step_size=3000,gamma=0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "step   0-11999...  1 -> 0.125" in out and "12000 steps shown" in out
+    assert lrsched.exponential(gamma=0.999).preview_steps() == 4603  # down to 1%
+    assert lrsched.cyclic(base=0.1, step_size_up=500).preview_steps() == 3000  # three cycles
+    assert lrsched.multistep(milestones=[6000, 9000]).preview_steps() == 11250
+
+
+def test_a_long_spec_is_cut_in_the_preview_header(capsys):
+    schedule = lrsched.tabulated(values=np.linspace(1, 0, 3001).round(5))
+    assert len(schedule.to_spec()) > 17_000
+    assert main(["preview", schedule.to_spec()]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header == "tabulated:values=[1.0,0.99967,0.99933,0.999,0.99867,...,0.0](3001 items)"
+
+
+def test_overlaid_schedules_are_named_by_a_legend():
+    ax = lrsched.from_spec(WSD).plot()
+    assert ax.get_title() == WSD and ax.texts
+    lrsched.cosine(total_steps=10_000).plot(ax=ax, label="cosine")
+    assert ax.get_title() == "" and not ax.texts
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [WSD, "cosine"]
+    assert len(ax.lines) == 2  # the phase lines went with the names
+
+
+def test_annotate_false_draws_the_curve_and_its_phase_lines_only():
+    ax = lrsched.from_spec(WSD).plot(annotate=False)
+    lrsched.cosine(total_steps=10_000).plot(ax=ax, annotate=False)
+    assert ax.get_title() == "" and not ax.texts and ax.get_legend() is None
+    assert [line.get_xdata()[0] for line in ax.lines] == [0, 500, 8000, 0]  # wsd's two phases
+
+
+def test_a_long_preview_is_drawn_from_a_sample_with_its_phase_edges():
+    s = lrsched.wsd(total_steps=10**7, warmup=12_345, decay_steps=2_000_003)
+    x, y = s.plot().lines[0].get_data()
+    assert len(x) < 20_010 and {0, 12_344, 12_345, 7_999_997, 9_999_999} <= set(x.tolist())
+    np.testing.assert_array_equal(y, s(x))
 
 
 def test_plot_draws_lr_with_phase_lines():

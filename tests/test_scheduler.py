@@ -67,7 +67,7 @@ def test_accepts_spec_strings_and_dicts():
     (lrsched.exponential(gamma=0.97), lambda o: ExponentialLR(o, gamma=0.97)),
     (lrsched.one_cycle(total_steps=100),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=100, cycle_momentum=False)),
-    (lrsched.one_cycle(total_steps=97, pct_start=0.25, anneal="linear", three_phase=True,
+    (lrsched.one_cycle(total_steps=97, pct_start=0.25, shape="linear", three_phase=True,
                        div_factor=10, final_div_factor=100),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=97, pct_start=0.25, anneal_strategy="linear",
                           three_phase=True, div_factor=10, final_div_factor=100,
@@ -169,7 +169,8 @@ def test_swap_updates_tensor_lr_in_place():
 
 def test_state_dict_is_plain_data():
     state = ScheduleLR(make_optimizer(), lrsched.cosine(total_steps=10)).state_dict()
-    assert state["schedule"] == {"name": "cosine", "total_steps": 10, "warmup": 0, "final": 0.0}
+    assert state["schedule"] == {"name": "cosine", "total_steps": 10, "warmup": 0,
+                                 "warmup_init": None, "final": 0.0}
     assert state["last_epoch"] == 0 and "optimizer" not in state
 
 

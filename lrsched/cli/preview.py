@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
-from lrsched.cli.types import positive_float, positive_int
-from lrsched.schedules import Schedule, from_spec
+import numpy as np
 
-MAX_PREVIEW_STEPS = 10**7  # 80 MB of float64: a picture needs far fewer
+from lrsched.cli.types import positive_float
+from lrsched.errors import InputError
+from lrsched.plot import preview_length
+from lrsched.schedules import MAX_PREVIEW_STEPS, Schedule, from_spec
 
 
 def preview_steps(text: str) -> int:
-    value = positive_int(text)
+    """``--steps``: a whole number of steps (``1e6`` too), 1 to MAX_PREVIEW_STEPS."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1 and value == int(value)):
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 1, got {text!r}")
     if value > MAX_PREVIEW_STEPS:
-        raise argparse.ArgumentTypeError(f"{value} steps is more than a preview shows; give "
+        raise argparse.ArgumentTypeError(f"{text} steps is more than a preview shows; give "
                                          f"at most {MAX_PREVIEW_STEPS:,}")
-    return value
+    return int(value)
 
 
 def register(sub) -> None:
@@ -25,7 +34,9 @@ def register(sub) -> None:
                                    "'wsd:total_steps=10000,warmup=500,decay_steps=2000'.")
     p.add_argument("spec", help="schedule spec (NAME or NAME:key=value,...), or a .json file "
                                 "holding a schedule dict (as `lrsched refine --out` writes)")
-    p.add_argument("--steps", type=preview_steps, help="steps to show (default: the run)")
+    p.add_argument("--steps", type=preview_steps,
+                   help="steps to show (default: the run, or enough to show the schedule's "
+                        "shape)")
     p.add_argument("--peak-lr", type=positive_float, help="peak LR, to show LRs")
     p.add_argument("--out", help="write a picture here (.png, .svg, .pdf) instead of a table")
     p.set_defaults(func=run)
@@ -38,8 +49,10 @@ def load_schedule(text: str) -> Schedule:
     with open(text) as f:
         try:
             return Schedule.from_dict(json.load(f))
-        except ValueError as exc:
-            raise ValueError(f"{text}: {exc}") from None
+        except RecursionError:
+            raise InputError(f"{text}: nests too deep to be a schedule; flatten it") from None
+        except ValueError as exc:  # InputError, and JSONDecodeError
+            raise InputError(f"{text}: {exc}") from None
 
 
 def run(args) -> int:
@@ -56,8 +69,9 @@ def run(args) -> int:
 
 def phase_table(schedule: Schedule, steps: int | None = None,
                 peak_lr: float | None = None) -> str:
-    """One row per phase: its steps and the multiplier (and LR) at its first and last step."""
-    n = steps or schedule.preview_steps()
+    """One row per phase: its steps and the multiplier (and LR) at its first and last step,
+    under the spec (long lists cut)."""
+    n = preview_length(schedule, steps)
     rows = [("phase", "steps", "multiplier", *(["lr"] if peak_lr else []))]
     for phase in schedule.phases():
         if phase.start >= n:
@@ -75,7 +89,6 @@ def phase_table(schedule: Schedule, steps: int | None = None,
                      *([f"{final * peak_lr:.4g}"] if peak_lr else [])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    import numpy as np
-
     mean = float(np.mean(schedule(np.arange(n))))
-    return "\n".join([schedule.to_spec(), *lines, f"{n} steps shown; mean multiplier {mean:.4g}"])
+    return "\n".join([schedule.short_spec(), *lines,
+                      f"{n} steps shown; mean multiplier {mean:.4g}"])

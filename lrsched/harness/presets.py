@@ -8,7 +8,7 @@ import difflib
 import typing
 from dataclasses import dataclass
 
-from lrsched.schedules import Join, Schedule, Tabulated, from_spec
+from lrsched.schedules import Join, Schedule, Tabulated, from_spec, spec_fields
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def resolve_schedule(spec: str, steps: int, warmup: int) -> Schedule:
     schedule = parsed if isinstance(parsed, (Tabulated, Join)) else from_spec(
         spec, total_steps=steps, warmup=warmup)
     if schedule.total_steps is not None and schedule.total_steps != steps:
-        fills = "total_steps" in {f.name for f in dataclasses.fields(schedule)}
+        fills = "total_steps" in spec_fields(type(schedule))
         raise ValueError(f"schedule {spec!r} is {schedule.total_steps} steps long but the "
                          f"run has steps={steps}; make them agree"
                          + (" (leave total_steps out of the spec to have it filled in)"

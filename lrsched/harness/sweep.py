@@ -32,7 +32,7 @@ HEAD_TO_HEAD = {
     "constant": "constant",
     "cosine": "cosine:final=0.1",
     "linear": "linear:final=0",
-    "wsd": "wsd:decay_steps=0.2,decay_shape=1-sqrt",
+    "wsd": "wsd:decay_steps=20%,shape=1-sqrt",
 }
 CORPORA = ("shakespeare", "python")  # part 4: first segment, second segment
 
