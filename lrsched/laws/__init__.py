@@ -1,9 +1,12 @@
 """Loss-curve laws: fit measured curves, predict the loss of any LR schedule."""
 
-from lrsched.laws.fitting import Fit, FitError, load_fit
+from lrsched.laws.fit import Fit, FitError, load_fit
+from lrsched.laws.fitting import calibrate, fit_auto
 from lrsched.laws.metrics import curve_metrics, decision_metrics
 from lrsched.laws.momentum import MomentumLaw
 from lrsched.laws.multipower import MultiPowerLaw
 
-__all__ = ["Fit", "FitError", "MomentumLaw", "MultiPowerLaw", "curve_metrics", "decision_metrics",
-           "load_fit"]
+LAWS = {law.name: law for law in (MomentumLaw, MultiPowerLaw)}  # by the name fits are saved under
+
+__all__ = ["LAWS", "Fit", "FitError", "MomentumLaw", "MultiPowerLaw", "calibrate",
+           "curve_metrics", "decision_metrics", "fit_auto", "load_fit"]

@@ -1,5 +1,5 @@
 """The momentum law of Tissue et al. 2024, "Scaling Law with Learning Rate Annealing"
-(arXiv 2408.11029):
+(arXiv 2408.11029), eq. (1):
 
     L(s) = L0 + A · S1(s)^-alpha - C · S2(s)
     S1(s) = sum_{i<=s} eta_i
@@ -12,20 +12,18 @@ gradually, not at once.
 
 from __future__ import annotations
 
-import time
-from functools import partial
-
 import numpy as np
 from scipy.signal import lfilter
 
-from lrsched.laws.base import POWER_BOUNDS, Law, warmup_end
+from lrsched.errors import InputError
+from lrsched.laws.base import ALPHA, L0, A, Law, Param, replace_param, warmup_end
 
-LAM_RANGE = (0.99, 0.9995)
-LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)
+LAM = Param("lam", 0.99, 0.9995, grid=(0.99, 0.995, 0.999, 0.9995))
+LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)  # lam="grid": chosen by leave-one-curve-out
 
 
 class MomentumLaw(Law):
-    """The momentum law.
+    """The momentum law (parameters L0, A, alpha, C, lam).
 
     ``lam``: a number in [0.99, 0.9995] (fixed), ``"grid"`` (the value of LAM_GRID that
     predicts each training curve from the others best) or ``"fit"`` (a free parameter in
@@ -39,53 +37,29 @@ class MomentumLaw(Law):
     """
 
     name = "momentum"
-    linear = ("L0", "A", "C")
-    shape = ("lam",)
-    shape_grid = {"alpha": (0.3, 0.5, 0.8), "lam": (0.99, 0.995, 0.999, 0.9995)}
 
     def __init__(self, lam: float | str = "fit", warmup: str = "plain"):
         if warmup not in ("peak", "plain"):
-            raise ValueError(f"warmup must be 'peak' or 'plain', not {warmup!r}")
+            raise InputError(f"warmup must be 'peak' or 'plain', not {warmup!r}")
         if isinstance(lam, str):
             if lam not in ("fit", "grid"):
-                raise ValueError(f"lam must be a number, 'fit' or 'grid', not {lam!r}")
-        elif not LAM_RANGE[0] <= lam <= LAM_RANGE[1]:
-            raise ValueError(f"lam={lam} is outside [{LAM_RANGE[0]}, {LAM_RANGE[1]}]")
-        self.lam = lam
-        self.warmup = warmup
-        self.bounds = {
-            **POWER_BOUNDS,
-            "C": (0.0, 1e6),
-            "lam": LAM_RANGE,
-        }
+                raise InputError(f"lam must be a number, 'fit' or 'grid', not {lam!r}")
+        elif not (isinstance(lam, (int, float)) and LAM.low <= lam <= LAM.high):
+            raise InputError(f"lam={lam!r} is outside [{LAM.low}, {LAM.high}]; give a value "
+                             "there, 'fit' or 'grid'")
+        self.lam, self.warmup = lam, warmup
+        fixed = None if isinstance(lam, str) else float(lam)
+        self.params = (L0, A, ALPHA, Param("C", 0.0, 1e6, linear=True),
+                       *replace_param((LAM,), "lam", fixed=fixed))
 
     def options(self) -> dict:
         return {"lam": self.lam, "warmup": self.warmup}
 
-    def fixed(self) -> dict:
-        return {} if isinstance(self.lam, str) else {"lam": float(self.lam)}
-
-    def fit(self, curves, first_step: int | None = None, starts: int = 3):
-        """As ``Law.fit``; with ``lam="grid"`` the lam of LAM_GRID whose fits to all
-        training curves but one predict the left-out one best (``fitting.loo_choice``),
-        or, with fewer than three curves, the lam of the lowest training objective."""
-        if self.lam != "grid":
-            return super().fit(curves, first_step, starts)
-        from lrsched.laws.fitting import LOO_STARTS, loo_choice
-
-        curves = list(curves)
-        fitters = {lam: MomentumLaw(lam, self.warmup) for lam in LAM_GRID}
-        if len(curves) < 3:
-            fits = [law.fit(curves, first_step, starts) for law in fitters.values()]
-            return min(fits, key=lambda f: f.objective)
-        clock = time.perf_counter()
-        lam = loo_choice({lam: partial(law.fit, first_step=first_step, starts=LOO_STARTS)
-                          for lam, law in fitters.items()}, curves)
-        fitted = fitters[lam].fit(curves, first_step, starts)
-        fitted.seconds = time.perf_counter() - clock  # the choice of lam included
-        return fitted
+    def choices(self) -> dict:
+        return {"lam": (LAM_GRID, "best-fit")} if self.lam == "grid" else {}
 
     def area_lrs(self, lrs: np.ndarray) -> np.ndarray:
+        """The LRs S1 and S2 are made of: as given, or the warmup counted at the peak."""
         if self.warmup == "plain":
             return lrs
         eta = lrs.copy()
@@ -93,10 +67,14 @@ class MomentumLaw(Law):
         eta[:end] = eta[end]
         return eta
 
-    def prepare_decay(self, eta: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
-        return {"drops": np.concatenate([[0.0], eta[:-1] - eta[1:]])}
+    def prepare(self, lrs: np.ndarray, steps: np.ndarray) -> dict:
+        eta = self.area_lrs(lrs)
+        return {"steps": steps, "s1": np.cumsum(eta)[steps],
+                "drops": np.concatenate([[0.0], eta[:-1] - eta[1:]])}
 
-    def decay(self, params: dict, prepared) -> np.ndarray:
-        """S2 at the prepared steps: m is a first-order linear filter of the LR drops."""
-        m = lfilter([1.0], [1.0, -params["lam"]], prepared["drops"])
-        return np.cumsum(m)[prepared["steps"]]
+    def basis(self, values: dict, prepared: dict) -> dict:
+        with np.errstate(divide="ignore"):
+            power = prepared["s1"] ** -values["alpha"]
+        # m is a first-order linear filter of the LR drops; S2 its cumulative sum
+        m = lfilter([1.0], [1.0, -values["lam"]], prepared["drops"])
+        return {"L0": 1.0, "A": power, "C": -np.cumsum(m)[prepared["steps"]]}

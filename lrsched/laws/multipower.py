@@ -24,12 +24,10 @@ benchmarks/results/laws_table.md).
 
 from __future__ import annotations
 
-import time
-from functools import partial
-
 import numpy as np
 
-from lrsched.laws.base import POWER_BOUNDS, Law, warmup_end
+from lrsched.errors import InputError
+from lrsched.laws.base import ALPHA, L0, A, Law, Param, warmup_end
 
 PRIOR_CENTRE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}  # the authors' starting values
 PRIOR_WIDTHS = (None, 1.0, 0.3, 0.1)  # tried by leave-one-curve-out; None: no prior
@@ -92,25 +90,46 @@ class _Changes:
         return [np.concatenate(a, axis=1) for a in (weight, log_eta, dist)]
 
 
+B = Param("B", 0.0, 1e8, linear=True)
+
+
+class InstantDropLaw(Law):
+    """The multi-power law in the limit G = 1 (a drop takes full effect at once):
+
+        L(t) = L0 + A · (S1(t) + S_W)^-alpha - B · (eta_max - eta_t)
+
+    The multi-power law takes its B from this law (its ``pilot``), as the authors' code
+    starts its fit.
+    """
+
+    name = "instant-drop"
+    params = (L0, A, ALPHA, B)
+
+    def prepare(self, lrs: np.ndarray, steps: np.ndarray) -> dict:
+        return {"s1": np.cumsum(lrs)[steps], "drop": lrs.max() - lrs[steps]}
+
+    def basis(self, values: dict, prepared: dict) -> dict:
+        with np.errstate(divide="ignore"):
+            power = prepared["s1"] ** -values["alpha"]
+        return {"L0": 1.0, "A": power, "B": -prepared["drop"]}
+
+
 class MultiPowerLaw(Law):
     """The multi-power law (parameters L0, A, alpha, B, C, beta, gamma).
 
-    Fitting (``fit``) is in two stages, as in the authors' procedure. First the
-    instant-drop law (``InstantDropLaw``: the limit G = 1) gives B, the loss gained per
-    unit of LR drop once a drop has taken full effect; B stays fixed at that value. Then
-    L0, A, alpha, C, beta, gamma are fitted under a weak log-space prior centred on the
-    authors' starting values (``PRIOR_CENTRE``): one residual per parameter,
-    HUBER_DELTA * log(value / centre) / width. Three training curves do not determine
-    B and the shape of G apart (a larger B with a slower G fits them as well), and a
-    free fit extrapolates that trade-off badly to longer or deeper decays; see
-    docs/loss-curves.md.
+    Fitted in two stages, as in the authors' procedure: the instant-drop law (its
+    ``pilot``) gives B, the loss gained per unit of LR drop once a drop has taken full
+    effect, and B stays at that value; then L0, A, alpha, C, beta, gamma are fitted under
+    a weak log-space prior centred on the authors' starting values (``PRIOR_CENTRE``).
+    Three training curves do not determine B and the shape of G apart (a larger B with a
+    slower G fits them as well), and a free fit extrapolates that trade-off badly to
+    longer or deeper decays; see docs/loss-curves.md.
 
     ``prior_width``: a number, ``None`` (no prior) or ``"loo"`` (default): the width of
-    ``PRIOR_WIDTHS`` whose fits to all training curves but one predict the left-out
-    curve best (``fitting.loo_choice``). With fewer than three curves there is nothing
-    to leave out, and the width is ``FEW_CURVES_WIDTH``, the median of the widths that
-    rule picks on the three training sets of data/curves/mpl (0.3, none, 0.1). A fitted
-    law records the width it used.
+    ``PRIOR_WIDTHS`` whose fits to all training curves but one predict the left-out curve
+    best. With fewer than three curves there is nothing to leave out, and the width is
+    ``FEW_CURVES_WIDTH``, the median of the widths that rule picks on the three training
+    sets of data/curves/mpl (0.3, none, 0.1). A fitted law records the width it used.
 
     ``warmup``: ``"plain"`` (default) sums LD over every step, warmup included, as the
     authors' code does: with it their published parameters give their published
@@ -119,64 +138,38 @@ class MultiPowerLaw(Law):
     """
 
     name = "multipower"
-    linear = ("L0", "A", "B")
-    shape = ("C", "beta", "gamma")
-    shape_grid = {
-        "alpha": (0.3, 0.5, 0.8),
-        "C": (0.5, 2.0, 8.0),
-        "beta": (0.3, 0.6, 1.0),
-        "gamma": (0.3, 0.6),
-    }
+    pilot = (InstantDropLaw(), ("B",))
 
     def __init__(self, warmup: str = "plain", prior_width: float | str | None = "loo"):
         if warmup not in ("plain", "peak"):
-            raise ValueError(f"warmup must be 'plain' or 'peak', not {warmup!r}")
+            raise InputError(f"warmup must be 'plain' or 'peak', not {warmup!r}")
         if prior_width is not None and prior_width != "loo" and not (
-                isinstance(prior_width, (int, float)) and prior_width > 0):
-            raise ValueError(f"prior_width must be a positive number, None or 'loo', "
+                isinstance(prior_width, (int, float)) and not isinstance(prior_width, bool)
+                and prior_width > 0):
+            raise InputError(f"prior_width must be a positive number, None or 'loo', "
                              f"not {prior_width!r}")
-        self.warmup = warmup
-        self.prior_width = prior_width
-        self.bounds = {
-            **POWER_BOUNDS,
-            "B": (0.0, 1e8),
-            "C": (1e-4, 1e4),
-            "beta": (0.01, 5.0),
-            "gamma": (0.0, 1.5),
-        }
+        self.warmup, self.prior_width = warmup, prior_width
+        width = FEW_CURVES_WIDTH if prior_width == "loo" else prior_width
+        def prior(name):
+            return None if width is None else (PRIOR_CENTRE[name], width)
+
+        self.params = (
+            L0, A, ALPHA, B,
+            Param("C", 1e-4, 1e4, grid=(0.5, 2.0, 8.0), prior=prior("C")),
+            Param("beta", 0.01, 5.0, grid=(0.3, 0.6, 1.0), prior=prior("beta")),
+            Param("gamma", 0.0, 1.5, grid=(0.3, 0.6), prior=prior("gamma")),
+        )
 
     def options(self) -> dict:
         return {"warmup": self.warmup, "prior_width": self.prior_width}
 
-    def prior(self) -> dict:
-        width = FEW_CURVES_WIDTH if self.prior_width == "loo" else self.prior_width
-        return {} if width is None else {n: (c, width) for n, c in PRIOR_CENTRE.items()}
+    def choices(self) -> dict:
+        if self.prior_width != "loo":
+            return {}
+        return {"prior_width": (PRIOR_WIDTHS, FEW_CURVES_WIDTH)}
 
-    def fit(self, curves, first_step: int | None = None, starts: int = 3):
-        """As ``Law.fit``, in two stages: B from the instant-drop law, then the rest (with
-        the prior width chosen by leave-one-curve-out if ``prior_width="loo"``)."""
-        from lrsched.laws.fitting import LOO_STARTS, fit, loo_choice
-
-        clock = time.perf_counter()
-        curves = list(curves)
-        drop_b = {}
-
-        def two_stage(width, n_starts, subset):
-            key = tuple(map(id, subset))
-            if key not in drop_b:
-                drop_b[key] = fit(InstantDropLaw(), subset, first_step, starts).params["B"]
-            law = MultiPowerLaw(self.warmup, width)
-            return fit(law, subset, first_step, n_starts, fixed={"B": drop_b[key]})
-
-        width = self.prior_width
-        if width == "loo":
-            width = FEW_CURVES_WIDTH if len(curves) < 3 else loo_choice(
-                {w: partial(two_stage, w, LOO_STARTS) for w in PRIOR_WIDTHS}, curves)
-        fitted = two_stage(width, starts, curves)
-        fitted.seconds = time.perf_counter() - clock  # all stages and the width choice
-        return fitted
-
-    def prepare_decay(self, lrs: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
+    def prepare(self, lrs: np.ndarray, steps: np.ndarray) -> dict:
+        cum = np.cumsum(lrs)
         k = np.arange(1 if self.warmup == "plain" else warmup_end(lrs) + 1, lrs.size)
         drop = lrs[k - 1] - lrs[k]
         k, drop = k[drop != 0], drop[drop != 0]
@@ -185,12 +178,19 @@ class MultiPowerLaw(Law):
         changes = [_Changes(k[m], drop[m], lrs, cum)
                    for m in (~to_zero & (drop > 0), ~to_zero & (drop < 0)) if m.any()]
         return {
+            "steps": steps,
+            "s1": cum[steps],
             "changes": changes,
             "zero": zero_sum[np.searchsorted(k[to_zero], steps, side="right")],
             "plans": {} if steps.size <= _CACHE_STEPS else None,
         }
 
-    def decay(self, params: dict, prepared) -> np.ndarray:
+    def basis(self, values: dict, prepared: dict) -> dict:
+        with np.errstate(divide="ignore"):
+            power = prepared["s1"] ** -values["alpha"]
+        return {"L0": 1.0, "A": power, "B": -self.decay(values, prepared)}
+
+    def decay(self, values: dict, prepared: dict) -> np.ndarray:
         """LD(t) / B at the prepared steps."""
         total = prepared["zero"].copy()
         steps, s, plans = prepared["steps"], prepared["s1"], prepared["plans"]
@@ -204,27 +204,7 @@ class MultiPowerLaw(Law):
                     if plans is not None:
                         plans[key] = plan
                 weight, log_eta, dist = plan
-                x = np.exp(-params["gamma"] * log_eta) * dist
-                total[part] += np.sum(weight * multipower_g(x, params["C"], params["beta"]), axis=1)
+                x = np.exp(-values["gamma"] * log_eta) * dist
+                total[part] += np.sum(weight * multipower_g(x, values["C"], values["beta"]),
+                                      axis=1)
         return total
-
-
-class InstantDropLaw(Law):
-    """The multi-power law in the limit G = 1 (a drop takes full effect at once):
-
-        L(t) = L0 + A · (S1(t) + S_W)^-alpha - B · (eta_max - eta_t)
-
-    ``MultiPowerLaw.fit`` takes its B; the authors' code starts its fit the same way.
-    """
-
-    name = "instant-drop"
-    linear = ("L0", "A", "B")
-    shape = ()
-    shape_grid = {"alpha": (0.3, 0.5, 0.8)}
-    bounds = {**POWER_BOUNDS, "B": (0.0, 1e8)}
-
-    def prepare_decay(self, lrs: np.ndarray, cum: np.ndarray, steps: np.ndarray) -> dict:
-        return {"drop": lrs.max() - lrs[steps]}
-
-    def decay(self, params: dict, prepared) -> np.ndarray:
-        return prepared["drop"]
