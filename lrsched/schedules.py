@@ -141,6 +141,11 @@ class Schedule:
     def _phases(self) -> list[Phase]:
         return [Phase(self.name, 0, None if self.total_steps is None else self._length())]
 
+    def momentum(self, steps):
+        """The absolute momentum (SGD's ``momentum``, Adam's ``beta1``) at ``steps`` for
+        schedules that cycle it (float for an int step, array for an array), else None."""
+        return None
+
     # -- composition --------------------------------------------------------------------
     def with_warmup(self, steps: int) -> Schedule:
         """The same schedule with a ``steps``-long linear warmup in front of its body."""
