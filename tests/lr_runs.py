@@ -8,20 +8,23 @@ import torch
 
 
 def make_optimizer(lrs=(0.1,), tensor_lr=False, cls=torch.optim.SGD, **kwargs):
-    """An optimizer with one param group per LR (Tensor LRs: capturable)."""
+    """An optimizer with one param group per LR (Tensor LRs with ``tensor_lr``)."""
     groups = [{"params": [torch.nn.Parameter(torch.zeros(2))],
                "lr": torch.tensor(lr) if tensor_lr else lr} for lr in lrs]
-    return cls(groups, **({"capturable": True} if tensor_lr else {}), **kwargs)
+    return cls(groups, **kwargs)
 
 
-def run(scheduler, steps, optimizer=None):
-    """The LRs of every group at each of ``steps`` optimizer steps (float64 array)."""
-    optimizer = optimizer or scheduler.optimizer
+def run(scheduler, steps):
+    """The LRs of every group at each of ``steps`` optimizer steps (float64 array);
+    ``scheduler`` may be a list of schedulers of one optimizer, stepped in turn."""
+    schedulers = scheduler if isinstance(scheduler, list) else [scheduler]
+    optimizer = schedulers[0].optimizer
     out = []
     for _ in range(steps):
         out.append([float(g["lr"]) for g in optimizer.param_groups])
         optimizer.step()
-        scheduler.step()
+        for s in schedulers:
+            s.step()
     return np.array(out).reshape(steps, len(optimizer.param_groups))
 
 

@@ -291,7 +291,7 @@ def test_seek_jumps_in_closed_form_without_warnings():
 
 
 def test_tensor_lr_is_updated_in_place():
-    opt = make_optimizer(tensor_lr=True, cls=torch.optim.Adam)
+    opt = make_optimizer(tensor_lr=True, cls=torch.optim.Adam, capturable=True)
     lr_tensor = opt.param_groups[0]["lr"]
     sched = ScheduleLR(opt, lrsched.linear(total_steps=10))
     run(sched, 3)
@@ -339,7 +339,7 @@ def test_swapping_inside_a_chain_keeps_the_other_factors():
 
 
 def test_swap_updates_tensor_lr_in_place():
-    opt = make_optimizer(tensor_lr=True, cls=torch.optim.Adam)
+    opt = make_optimizer(tensor_lr=True, cls=torch.optim.Adam, capturable=True)
     sched = ScheduleLR(opt, "constant")
     lr = opt.param_groups[0]["lr"]
     sched.set_schedule("exponential:gamma=0.5")
