@@ -4,10 +4,11 @@ kept, and resume_from_checkpoint giving the LRs of an uninterrupted run."""
 import numpy as np
 import pytest
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import SchedulerType, Trainer, TrainerCallback, TrainingArguments
 
 import lrsched
-from lrsched import ScheduleLR
+from lrsched import ScheduleLR, from_hf
+from lrsched.errors import InputError
 from lrsched.integrations.hf_trainer import ScheduleTrainerMixin
 
 
@@ -72,3 +73,16 @@ def test_resume_from_checkpoint_gives_the_lrs_of_an_uninterrupted_run(tmp_path):
                        resume_from=str(tmp_path / "full" / "checkpoint-4"))
     assert sorted(resumed) == [4, 5, 6, 7]
     assert {s: resumed[s] for s in resumed} == {s: full[s] for s in resumed}
+
+
+def test_from_hf_knows_every_scheduler_of_the_installed_transformers():
+    for name in SchedulerType:
+        if name.value in ("reduce_lr_on_plateau", "greedy"):
+            with pytest.raises(InputError, match="ReduceLROnPlateau"):
+                from_hf(name)
+        else:
+            kwargs = {"warmup_stable_decay": {"num_decay_steps": 10},
+                      "polynomial": {"lr_init": 1e-3},
+                      "cosine_with_min_lr": {"min_lr_rate": 0.1},
+                      "cosine_warmup_with_min_lr": {"min_lr_rate": 0.1}}.get(name.value, {})
+            assert isinstance(from_hf(name, 10, 100, kwargs), lrsched.Schedule)
