@@ -61,7 +61,7 @@ class ScheduleLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, schedule: Any, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self._tables = _tables(optimizer, schedule)
+        self._use(_tables(optimizer, schedule))
         super().__init__(optimizer, last_epoch)
 
     # -- the schedule ---------------------------------------------------------------------
@@ -84,7 +84,8 @@ class ScheduleLR(LRScheduler):
     def set_schedule(self, schedule: Any) -> None:
         """Swap in another schedule (or one per group) from the current step on: the LR
         moves from the old schedule's value at this step to the new one's at once."""
-        old, self._tables = self._tables, _tables(self.optimizer, schedule)
+        old = self._tables
+        self._use(_tables(self.optimizer, schedule))
         t = self.last_epoch
         if t >= 0:  # -1: a SequentialLR part that has not started sets no LR
             self._set_momentum(t)
@@ -117,8 +118,9 @@ class ScheduleLR(LRScheduler):
         if getattr(self, "_is_initial", False) and t != 0:
             return [_copy(group["lr"]) for group in groups]
         self._set_momentum(t)
-        return [_moved(group["lr"], base, 1.0 if t == 0 else table.lr(t - 1), table.lr(t))
-                for group, base, table in zip(groups, self.base_lrs, self._tables)]
+        factors = [(1.0 if t == 0 else table.lr(t - 1), table.lr(t)) for table in self._distinct]
+        return [_moved(group["lr"], base, *factors[i])
+                for group, base, i in zip(groups, self.base_lrs, self._which)]
 
     def _get_closed_form_lr(self) -> list[float | Tensor]:
         """``initial_lr * schedule(t)``: ``step(t)`` and SequentialLR's milestones."""
@@ -162,18 +164,24 @@ class ScheduleLR(LRScheduler):
                         else Schedule.from_dict(saved))
         except (ValueError, TypeError) as e:
             raise InputError(f"ScheduleLR state: 'schedule' is not a schedule dict ({e})") from None
-        self._tables = _tables(self.optimizer, schedule)
+        self._use(_tables(self.optimizer, schedule))
         self.last_epoch = state["last_epoch"]
         self.base_lrs = list(state["base_lrs"])
         self._step_count = state["_step_count"]
         self._last_lr = list(state["_last_lr"])
 
     # -- helpers --------------------------------------------------------------------------------
+    def _use(self, tables: list[_Table]) -> None:
+        """Schedule with ``tables`` (one per group; groups may share one)."""
+        self._tables = tables
+        self._distinct = list({id(t): t for t in tables}.values())
+        self._which = [self._distinct.index(t) for t in tables]
+        self._cycling = [(i, t) for i, t in enumerate(tables) if t.cycles_momentum]
+
     def _set_momentum(self, t: float) -> None:
-        for group, table in zip(self.optimizer.param_groups, self._tables):
-            momentum = table.momentum(t)
-            if momentum is not None:
-                _set_momentum(group, momentum)
+        groups = self.optimizer.param_groups
+        for i, table in self._cycling:
+            _set_momentum(groups[i], table.momentum(t))
 
     def _apply(self, lrs: list[float | Tensor]) -> None:
         """Set the groups' LRs and remember them as the last LRs (as torch's step does)."""
@@ -188,27 +196,29 @@ class _Table:
     def __init__(self, schedule: Schedule):
         self.schedule = schedule
         self.cycles_momentum = schedule.momentum(0) is not None
-        self._index, self._values = -1, ([], [])
+        self._index, self._lrs, self._momenta = -1, [], []
 
     def lr(self, t: float) -> float:
-        return self._get(t, 0)
+        if type(t) is int and t // _CHUNK == self._index:  # the common case, kept fast
+            return self._lrs[t % _CHUNK]
+        return self._get(t, "_lrs")
 
-    def momentum(self, t: float) -> float | None:
-        return self._get(t, 1) if self.cycles_momentum else None
+    def momentum(self, t: float) -> float:
+        return self._get(t, "_momenta")
 
-    def _get(self, t: float, which: int) -> float:
+    def _get(self, t: float, values: str) -> float:
         if t != int(t):  # a fractional step (step(0.5)): linear between its neighbours
             low = math.floor(t)
-            a, b = self._get(low, which), self._get(low + 1, which)
+            a, b = self._get(low, values), self._get(low + 1, values)
             return a + (t - low) * (b - a)
         index, offset = divmod(int(t), _CHUNK)
         if index != self._index:
             steps = np.arange(index * _CHUNK, (index + 1) * _CHUNK)
-            momenta = self.schedule.momentum(steps) if self.cycles_momentum else None
-            self._values = (self.schedule(steps).tolist(),
-                            None if momenta is None else np.asarray(momenta, float).tolist())
+            self._lrs = self.schedule(steps).tolist()
+            if self.cycles_momentum:
+                self._momenta = np.asarray(self.schedule.momentum(steps), float).tolist()
             self._index = index
-        return self._values[which][offset]
+        return getattr(self, values)[offset]
 
 
 def _tables(optimizer: Optimizer, schedule: Any) -> list[_Table]:
@@ -241,7 +251,7 @@ def _moved(lr: float | Tensor, base: float | Tensor, old: float, new: float) -> 
     holds no record of other factors.
     """
     before, after = base * old, base * new
-    return after if before == 0 else after * (lr / before)
+    return after if lr == before or before == 0 else after * (lr / before)
 
 
 def _copy(value: Any) -> Any:
