@@ -578,3 +578,44 @@ def test_resume_with_tensor_lrs(wrapper):
     for stop in (0, 9, 10, 33):
         resumed, expected = resume(lambda o: build(o, schedule), stop, 20, tensor_lr=True)
         np.testing.assert_array_equal(resumed, expected)
+
+
+class PlateauThenSWA:
+    """ScheduleLR beside ReduceLROnPlateau (the metric stalls from step 19), then SWALR
+    from step 30, as torch's compound and SWA tests use them; saved and loaded as one."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        self.parts = [ScheduleLR(optimizer, "cosine:total_steps=60,warmup=5"),
+                      ReduceLROnPlateau(optimizer, patience=2),
+                      SWALR(optimizer, swa_lr=0.01, anneal_epochs=5)]
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        schedule, plateau, swa = self.parts
+        if self.t >= 30:
+            swa.step()
+        else:
+            plateau.step(max(1.0, 20.0 - self.t))
+            schedule.step()
+
+    def state_dict(self):
+        return {"t": self.t, "parts": [p.state_dict() for p in self.parts]}
+
+    def load_state_dict(self, state):
+        self.t = state["t"]
+        for part, saved in zip(self.parts, state["parts"]):
+            part.load_state_dict(saved)
+
+
+@pytest.mark.parametrize("optimizer_first", [True, False])
+def test_resume_beside_reduce_lr_on_plateau_and_before_swalr(optimizer_first):
+    runs = {}
+    for stop in (0, 12, 17, 29, 30, 33):
+        runs[stop] = resume(PlateauThenSWA, stop, 45 - stop, optimizer_first)
+        np.testing.assert_array_equal(*runs[stop], err_msg=f"resumed at {stop}")
+    full = runs[0][1]
+    alone = 0.3 * lrsched.cosine(total_steps=60, warmup=5)(np.arange(30))
+    assert (full[:30, 0] < alone * (1 - 1e-9)).any()  # the plateau cut in
+    assert full[-1].tolist() == pytest.approx([0.01, 0.01])  # and SWALR took over
