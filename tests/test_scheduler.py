@@ -5,6 +5,7 @@ resume inside every wrapper over every family, is a property in test_torch_contr
 """
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -35,27 +36,35 @@ from lrsched.errors import InputError
 from lrsched.schedules import Schedule
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
-class Triangle(Schedule):
-    """A test family that cycles the momentum: torch's CyclicLR ``triangular`` as
-    multipliers of the peak (``low`` to 1 over ``half`` steps and back), with the momentum
-    going the other way, from ``max_momentum`` to ``base_momentum``."""
+@pytest.fixture(scope="module")
+def Triangle():
+    """A test family that cycles the momentum, registered only while this module runs
+    (the schedules' own tests go through every registered family)."""
 
-    name = "test_triangle"
-    half: int = 4
-    low: float = 0.2
-    base_momentum: float = 0.8
-    max_momentum: float = 0.9
+    @dataclass(frozen=True, kw_only=True, repr=False)
+    class Triangle(Schedule):
+        """torch's CyclicLR ``triangular`` as multipliers of the peak (``low`` to 1 over
+        ``half`` steps and back), the momentum going the other way, from
+        ``max_momentum`` to ``base_momentum``."""
 
-    def _height(self, s):
-        return 1.0 - np.abs(np.asarray(s) % (2 * self.half) / self.half - 1.0)
+        name = "test_triangle"
+        half: int = 4
+        low: float = 0.2
+        base_momentum: float = 0.8
+        max_momentum: float = 0.9
 
-    def _body(self, s):
-        return self.low + (1.0 - self.low) * self._height(s)
+        def _height(self, s):
+            return 1.0 - np.abs(np.asarray(s) % (2 * self.half) / self.half - 1.0)
 
-    def momentum(self, steps):
-        m = self.max_momentum - (self.max_momentum - self.base_momentum) * self._height(steps)
-        return float(m) if np.ndim(steps) == 0 else m
+        def _body(self, s):
+            return self.low + (1.0 - self.low) * self._height(s)
+
+        def momentum(self, steps):
+            m = self.max_momentum - (self.max_momentum - self.base_momentum) * self._height(steps)
+            return float(m) if np.ndim(steps) == 0 else m
+
+    yield Triangle
+    del sys.modules[Schedule.__module__]._REGISTRY[Triangle.name]
 
 
 def test_is_a_true_lr_scheduler_with_per_group_peaks():
@@ -224,7 +233,7 @@ def test_issue_5_get_lr_outside_step_warns_and_changes_nothing():
 
 
 @pytest.mark.parametrize("cls,key", [(torch.optim.SGD, "momentum"), (torch.optim.AdamW, "betas")])
-def test_issue_6_momentum_cycles_as_torch_cyclic_lr(cls, key):
+def test_issue_6_momentum_cycles_as_torch_cyclic_lr(cls, key, Triangle):
     """torch's own test_cycle_lr_triangular_mode_one_lr targets (peak 5: LR 1 to 5 and back;
     momentum 5 to 1), set in SGD's ``momentum`` or Adam's ``betas[0]`` at every step."""
     opt = make_optimizer((5.0, 5.0), cls=cls)
@@ -242,7 +251,7 @@ def test_issue_6_momentum_cycles_as_torch_cyclic_lr(cls, key):
         assert all(g["betas"][1] == 0.999 for g in opt.param_groups)
 
 
-def test_momentum_is_saved_with_the_optimizer_and_resumes():
+def test_momentum_is_saved_with_the_optimizer_and_resumes(Triangle):
     def build(opt):
         return ScheduleLR(opt, [Triangle(half=7), "constant"])
 
@@ -262,7 +271,7 @@ def test_momentum_is_saved_with_the_optimizer_and_resumes():
     assert opt2.param_groups[0]["momentum"] == Triangle(half=7).momentum(17)
 
 
-def test_momentum_needs_an_optimizer_that_has_one():
+def test_momentum_needs_an_optimizer_that_has_one(Triangle):
     with pytest.raises(InputError, match="param group 0 has neither 'momentum'"):
         ScheduleLR(make_optimizer(cls=torch.optim.Rprop), Triangle())
     sched = ScheduleLR(make_optimizer(cls=torch.optim.Rprop), "constant")
@@ -279,7 +288,7 @@ def test_step_with_an_epoch_jumps_in_closed_form():
     assert sched.optimizer.param_groups[0]["lr"] == 0.1 * lrsched.cosine(total_steps=100)(40)
 
 
-def test_seek_jumps_in_closed_form_without_warnings():
+def test_seek_jumps_in_closed_form_without_warnings(Triangle):
     sched = ScheduleLR(make_optimizer(), Triangle())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -399,8 +408,8 @@ def test_per_group_schedules_are_saved_swapped_annealed_and_resumed():
     np.testing.assert_array_equal(run(resumed, 15), expected)
     assert expected[-1].tolist() == [0.0, 0.0]
     sched.set_schedule("constant")
-    assert sched.schedule == lrsched.constant() and sched.state_dict()["schedule"] == {
-        "name": "constant", "warmup": 0}
+    assert sched.schedule == lrsched.constant()
+    assert sched.state_dict()["schedule"] == lrsched.constant().to_dict()
 
 
 # -- state -----------------------------------------------------------------------------------------
@@ -410,7 +419,7 @@ def test_state_dict_is_the_step_and_the_schedule():
     assert sched.state_dict() == {
         "last_epoch": 3, "base_lrs": [0.1], "_step_count": 4,
         "_last_lr": [0.1 * lrsched.cosine(total_steps=10)(3)],
-        "schedule": {"name": "cosine", "total_steps": 10, "warmup": 0, "final": 0.0}}
+        "schedule": lrsched.cosine(total_steps=10).to_dict()}
 
 
 def _state():

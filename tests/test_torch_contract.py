@@ -38,6 +38,7 @@ from torch.optim.lr_scheduler import (
     LinearLR,
     MultiplicativeLR,
     MultiStepLR,
+    OneCycleLR,
     PolynomialLR,
     ReduceLROnPlateau,
     SequentialLR,
@@ -356,17 +357,21 @@ def test_sequential_lr_does_not_alias_a_tensor_lr_and_initial_lr():
 
 
 # -- other families: OneCycleLR, CosineAnnealingWarmRestarts, SWALR ----------------------------
-@pytest.mark.parametrize("schedule,targets", [
-    (lrsched.one_cycle(total_steps=10, final_div_factor=2, anneal="linear"),
-     [1, 13, 25, 21.5, 18, 14.5, 11, 7.5, 4, 0.5]),
-    (lrsched.one_cycle(total_steps=10, pct_start=0.4, final_div_factor=4, anneal="linear",
-                       three_phase=True), [1, 9, 17, 25, 17, 9, 1, 0.75, 0.5, 0.25]),
-    (lrsched.one_cycle(total_steps=10, final_div_factor=2),
-     [1, 13, 25] + [0.5 + 24.5 * cos(k, 7) for k in range(1, 7)] + [0.5]),
-])
-def test_one_cycle_lr_targets(schedule, targets):
+def test_one_cycle_lr_targets():
+    """torch's test_onecycle_lr_cosine_annealing (max LR 25, final_div_factor 2)."""
+    targets = [1, 13, 25] + [0.5 + 24.5 * cos(k, 7) for k in range(1, 7)] + [0.5]
+    schedule = lrsched.one_cycle(total_steps=10, final_div_factor=2)
     np.testing.assert_allclose(run(ScheduleLR(torch_optimizer((25.0, 25.0)), schedule), 10),
                                np.transpose([targets, targets]), atol=1e-9)
+
+
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_one_cycle_lr_equals_torch_s(three_phase):
+    kw = dict(total_steps=10, pct_start=0.4, final_div_factor=4, three_phase=three_phase)
+    ours = run(ScheduleLR(torch_optimizer((25.0, 25.0)), lrsched.one_cycle(**kw)), 10)
+    theirs = run(OneCycleLR(torch_optimizer((25.0, 25.0)), max_lr=25.0, cycle_momentum=False,
+                            **kw), 10)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
 @pytest.mark.parametrize("t_mult", [1, 2, 4])
