@@ -51,7 +51,7 @@ def train(tmp_path, schedule, resume_from=None, **args):
 
 
 @pytest.mark.parametrize("schedule,expected", [
-    ("cosine:warmup=0.25,final=0.1", lrsched.cosine(total_steps=8, warmup=2, final=0.1)),
+    ("cosine:warmup=2,final=0.1", lrsched.cosine(total_steps=8, warmup=2, final=0.1)),
     ("linear", lrsched.linear(total_steps=8, warmup=3)),  # warmup from TrainingArguments
     (lrsched.wsd(total_steps=8, decay_steps=3), lrsched.wsd(total_steps=8, decay_steps=3)),
 ])
@@ -67,7 +67,7 @@ def test_the_trainer_keeps_its_optimizer_and_step_count(tmp_path, schedule, expe
 
 
 def test_resume_from_checkpoint_gives_the_lrs_of_an_uninterrupted_run(tmp_path):
-    schedule = "cosine:warmup=0.25,final=0.1"
+    schedule = "cosine:warmup=2,final=0.1"
     _, full = train(tmp_path / "full", schedule)
     _, resumed = train(tmp_path / "resumed", schedule,
                        resume_from=str(tmp_path / "full" / "checkpoint-4"))

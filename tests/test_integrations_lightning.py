@@ -10,7 +10,7 @@ import lrsched
 from lrsched import ScheduleLR
 from lrsched.integrations.lightning import lr_scheduler_config
 
-SCHEDULE = "cosine:warmup=0.25,final=0.1"  # total_steps: the Trainer's estimated steps
+SCHEDULE = "cosine:warmup=2,final=0.1"  # total_steps: the Trainer's estimated steps
 
 
 class Tiny(L.LightningModule):

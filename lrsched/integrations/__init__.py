@@ -15,9 +15,8 @@ def schedule_for_run(schedule: Any, total_steps: float | None,
     """``schedule`` for a run of ``total_steps`` optimizer steps.
 
     A spec string takes the run's ``total_steps`` (and ``warmup``) where it leaves them
-    out, so its fractions of the run become steps: ``"cosine:warmup=0.05,final=0.1"``.
-    A Schedule or a dict is used as it is; an unknown run length (None or inf) fills
-    nothing.
+    out, and its shares of the run count against that length. A Schedule or a dict is
+    used as it is; an unknown run length (None or inf) fills nothing.
     """
     if not isinstance(schedule, str):
         return as_schedule(schedule)

@@ -15,7 +15,7 @@ class ScheduleTrainerMixin:
             pass
 
         trainer = Trainer(model=model, args=args, train_dataset=data,
-                          lr_schedule="cosine:warmup=0.05,final=0.1")
+                          lr_schedule="cosine:warmup=100,final=0.1")
 
     The Trainer sets up its optimizer as always (its weight-decay groups, ``optim``) and
     counts the run's optimizer steps; a spec string without ``total_steps`` takes that
