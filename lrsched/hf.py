@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from lrsched.errors import InputError
 from lrsched.schedules import (
     Schedule,
     constant,
@@ -36,12 +37,12 @@ def from_hf(name: Any, num_warmup_steps: int | None = None,
     equivalent.
     """
     name = getattr(name, "value", name)  # a transformers SchedulerType member
-    if name == "reduce_lr_on_plateau":
-        raise ValueError("reduce_lr_on_plateau follows a metric, not the step, so it is no "
-                         "Schedule; use torch.optim.lr_scheduler.ReduceLROnPlateau")
+    if name in _METRIC_DRIVEN:
+        raise InputError(f"{name} follows a metric, not the step, so it is no Schedule; use "
+                         "torch.optim.lr_scheduler.ReduceLROnPlateau")
     if name not in _BUILDERS:
         raise ValueError(f"unknown transformers scheduler {name!r}; known: "
-                         f"{', '.join([*_BUILDERS, 'reduce_lr_on_plateau'])}")
+                         f"{', '.join([*_BUILDERS, *_METRIC_DRIVEN])}")
     if num_warmup_steps is None and name != "constant":
         raise ValueError(f"{name} requires num_warmup_steps; pass it (0 for no warmup)")
     builder = _BUILDERS[name]
@@ -190,3 +191,5 @@ _BUILDERS = {
     "cosine_warmup_with_min_lr": _cosine_warmup_with_min_lr,
     "warmup_stable_decay": _warmup_stable_decay,
 }
+# transformers' schedulers that follow a metric (greedy: transformers 5's GreedyLR)
+_METRIC_DRIVEN = ("reduce_lr_on_plateau", "greedy")

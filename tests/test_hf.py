@@ -204,11 +204,11 @@ def test_matches_transformers(name, W, T, kw):
 
 
 def test_every_transformers_name_is_covered():
-    # transformers' SchedulerType values; reduce_lr_on_plateau is the one without a Schedule.
-    assert {*HF, "reduce_lr_on_plateau"} == {
+    # transformers' SchedulerType values; the metric-driven ones have no Schedule.
+    assert {*HF, "reduce_lr_on_plateau", "greedy"} == {
         "linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
         "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr",
-        "cosine_warmup_with_min_lr", "warmup_stable_decay",
+        "cosine_warmup_with_min_lr", "warmup_stable_decay", "greedy",
     }
     assert {name for name, *_ in CASES} == set(HF)
 
@@ -293,6 +293,7 @@ def test_matches_transformers_generated(case):
 # -- what has no equivalent ---------------------------------------------------------------------
 @pytest.mark.parametrize(("args", "says"), [
     (("reduce_lr_on_plateau",), "ReduceLROnPlateau"),
+    (("greedy",), "greedy follows a metric.*ReduceLROnPlateau"),
     (("cosine_annealing", 10, 100), "unknown transformers scheduler"),
     (("linear", None, 100), "requires num_warmup_steps"),
     (("linear", 10), "requires num_training_steps"),

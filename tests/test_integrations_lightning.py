@@ -1,0 +1,59 @@
+"""lrsched schedules in a real Lightning Trainer: stepped every optimizer step, resumed
+from a checkpoint with the LRs of an uninterrupted run."""
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+import lrsched
+from lrsched import ScheduleLR
+from lrsched.integrations.lightning import lr_scheduler_config
+
+SCHEDULE = "cosine:warmup=2,final=0.1"  # total_steps: the Trainer's estimated steps
+
+
+class Tiny(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 1)
+        self.lrs = {}
+
+    def training_step(self, batch, batch_idx):
+        self.lrs[self.global_step] = self.optimizers().param_groups[0]["lr"]
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.linear(x).squeeze(-1), y)
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=0.1)
+        return {"optimizer": opt, "lr_scheduler": lr_scheduler_config(opt, SCHEDULE, self.trainer)}
+
+
+def fit(tmp_path, ckpt_path=None):
+    torch.manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randn(8))
+    model = Tiny()
+    trainer = L.Trainer(max_steps=8, accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path,
+                        callbacks=[ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=4,
+                                                   save_top_k=-1)])
+    trainer.fit(model, torch.utils.data.DataLoader(data, batch_size=2), ckpt_path=ckpt_path)
+    return trainer, model.lrs
+
+
+def test_fit_steps_the_schedule_every_optimizer_step(tmp_path):
+    trainer, lrs = fit(tmp_path)
+    config = trainer.lr_scheduler_configs[0]
+    assert isinstance(config.scheduler, ScheduleLR) and config.interval == "step"
+    expected = lrsched.cosine(total_steps=8, warmup=2, final=0.1)
+    assert config.scheduler.schedule == expected
+    np.testing.assert_allclose([lrs[s] for s in range(8)], 0.1 * expected(np.arange(8)),
+                               rtol=1e-15)
+
+
+def test_resume_from_a_checkpoint_gives_the_lrs_of_an_uninterrupted_run(tmp_path):
+    _, full = fit(tmp_path / "full")
+    (checkpoint,) = (tmp_path / "full").glob("*step=4.ckpt")
+    _, resumed = fit(tmp_path / "resumed", ckpt_path=checkpoint)
+    assert sorted(resumed) == [4, 5, 6, 7]
+    assert resumed == {s: full[s] for s in resumed}
