@@ -93,7 +93,7 @@ def test_accepts_spec_strings_and_dicts():
     (lrsched.exponential(gamma=0.97), lambda o: ExponentialLR(o, gamma=0.97)),
     (lrsched.one_cycle(total_steps=100),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=100, cycle_momentum=False)),
-    (lrsched.one_cycle(total_steps=97, pct_start=0.25, anneal="linear", three_phase=True,
+    (lrsched.one_cycle(total_steps=97, pct_start=0.25, shape="linear", three_phase=True,
                        div_factor=10, final_div_factor=100),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=97, pct_start=0.25, anneal_strategy="linear",
                           three_phase=True, div_factor=10, final_div_factor=100,
@@ -456,3 +456,33 @@ def test_load_state_dict_takes_only_states_that_schedule_lr_wrote(edit, says):
     assert sched.state_dict() == before and opt.param_groups[0]["lr"] == 0.3
     with pytest.raises(InputError, match="the dict state_dict"):
         sched.load_state_dict([("last_epoch", 3)])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("make_torch, schedule", [
+    (lambda o: torch.optim.lr_scheduler.OneCycleLR(
+        o, max_lr=0.02, total_steps=97, pct_start=0.25, base_momentum=0.8, max_momentum=0.93),
+     lrsched.one_cycle(total_steps=97, pct_start=0.25, shape="cosine", cycle_momentum=True,
+                       base_momentum=0.8, max_momentum=0.93)),
+    (lambda o: torch.optim.lr_scheduler.CyclicLR(
+        o, base_lr=0.002, max_lr=0.02, step_size_up=7, mode="triangular2",
+        base_momentum=0.8, max_momentum=0.9),
+     lrsched.cyclic(base=0.1, step_size_up=7, mode="triangular2", cycle_momentum=True)),
+])
+def test_schedule_lr_cycles_lr_and_momentum_as_torch(optimizer, make_torch, schedule):
+    """End to end: ScheduleLR with a momentum-cycling schedule sets the same LR and
+    momentum (SGD) or beta1 (Adam) as torch's own scheduler, step for step."""
+    def run(make):
+        p = [torch.nn.Parameter(torch.zeros(1))]
+        opt = (torch.optim.SGD(p, lr=0.02, momentum=0.9) if optimizer == "sgd"
+               else torch.optim.Adam(p, lr=0.02))
+        sched, seen = make(opt), []
+        for _ in range(97):
+            g = opt.param_groups[0]
+            seen.append((g["lr"], g["betas"][0] if "betas" in g else g["momentum"]))
+            opt.step()
+            sched.step()
+        return np.array(seen)
+
+    ours, theirs = run(lambda o: ScheduleLR(o, schedule)), run(make_torch)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-18)
