@@ -19,6 +19,8 @@ from scipy.ndimage import median_filter
 from scipy.optimize import minimize_scalar
 from scipy.signal import savgol_filter
 
+from lrsched.errors import InputError
+
 MIN_SMOOTH = 10  # fewer points than this (validation losses) are fitted as they are
 OUTLIER_Z = 3.0  # a point further than this many robust SDs from the local median is an outlier
 
@@ -145,5 +147,5 @@ def as_forecaster(forecaster):
         return forecaster
     if forecaster in FORECASTERS:
         return FORECASTERS[forecaster]()
-    raise ValueError(f"forecaster={forecaster!r} is unknown; use one of "
+    raise InputError(f"forecaster={forecaster!r} is unknown; use one of "
                      f"{', '.join(FORECASTERS)} or a callable (TrialCurve) -> float")
