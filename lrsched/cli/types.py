@@ -6,16 +6,21 @@ import argparse
 import math
 
 
-def whole_number(minimum: int):
-    """An argparse type accepting whole numbers of steps >= ``minimum``."""
+def whole_number(minimum: int, maximum: int | None = None):
+    """An argparse type accepting whole numbers of steps in ``minimum..maximum``
+    (written as ``400`` or ``4e2``)."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
+            number = float(text)
+            value = int(number) if number == int(number) else None
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or value < minimum:
             raise argparse.ArgumentTypeError(
                 f"expected a whole number of steps >= {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(
+                f"{text} steps is more than lrsched runs or shows; give at most {maximum:,}")
         return value
     return parse
 
