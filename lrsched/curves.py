@@ -88,7 +88,7 @@ def read_curve(path, *, step_col=None, lr_col=None, loss_col=None,
     path = Path(path)
     label = name or str(path)
     if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "no such file or folder", str(path))
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     wanted = _Wanted(step_col, lr_col, loss_col, need_lr=lrs is None and schedule is None)
     if path.is_dir() or "tfevents" in path.name:
         columns, rows = _read_tensorboard(path, wanted)
@@ -96,7 +96,8 @@ def read_curve(path, *, step_col=None, lr_col=None, loss_col=None,
         columns, rows = _read_json(path, wanted)
     else:
         columns, rows = _read_csv(path, wanted)
-    steps, lr_values, loss = _parse(path, columns, rows)
+    noun = "key" if path.suffix.lower() in (".json", ".jsonl") else "column"
+    steps, lr_values, loss = _parse(path, columns, rows, noun)
     if lrs is None:
         lrs = _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, columns.lr)
     lrs = np.asarray(lrs, dtype=float)
@@ -206,24 +207,24 @@ def _wandb_column(path, names: list[str], usual: tuple[str, ...]) -> str | None:
 Row = tuple[str, object, object, object]
 
 
-def _parse(path, columns: _Columns, rows: list[Row]):
+def _parse(path, columns: _Columns, rows: list[Row], noun: str = "column"):
     if not rows:
         raise InputError(f"{path}: a header but no data rows; add one row per logged step")
     steps, lrs, losses = [], [], []
     for where, step, lr, loss in rows:
-        step = _number(path, where, columns.step, step)
+        step = _number(path, where, f"{noun} '{columns.step}'", step)
         if np.isnan(step):
             raise InputError(f"{path}: {where}: the '{columns.step}' cell is empty; give "
                              "every row its step")
         steps.append(step)
-        lrs.append(_number(path, where, columns.lr, lr))
-        value = _number(path, where, columns.loss, loss)
+        lrs.append(_number(path, where, f"{noun} '{columns.lr}'", lr))
+        value = _number(path, where, f"{noun} '{columns.loss}'", loss)
         # missing: NaN (a row without loss); given but not finite: inf (dropped, warned)
         losses.append(value if loss is None or np.isfinite(value) else np.inf)
     return _check_steps(path, steps, [r[0] for r in rows]), np.array(lrs), np.array(losses)
 
 
-def _number(path, where: str, col, value) -> float:
+def _number(path, where: str, col: str, value) -> float:
     """A value as read (a number, None when missing, anything else an error) as a float."""
     if value is None:
         return np.nan
@@ -232,8 +233,8 @@ def _number(path, where: str, col, value) -> float:
             return float(value)
         except OverflowError:  # an int past the floats, as JSON may hold
             return np.inf if value > 0 else -np.inf
-    raise InputError(f"{path}: {where}, column '{col}': {_short(repr(value))} is not a "
-                     "number; fix or delete that cell")
+    raise InputError(f"{path}: {where}, {col}: {_short(repr(value))} is not a number; "
+                     "fix or delete that cell")
 
 
 def _short(text: str, width: int = 40) -> str:

@@ -99,9 +99,9 @@ def test_bad_csv_is_one_line_input_error_naming_the_file(tmp_path, text, message
     ("{", "not valid JSON"),
     ("[]", "non-empty list"),
     ('[{"lr": 1e-3, "loss": 3}, {"step": 1, "loss": 2}]', "record 1 has no 'step'"),
-    ('[{"step": 0, "lr": 1e-3, "loss": "x"}]', "record 1, column 'loss': 'x' is not a number"),
-    ('[{"step": 0, "lr": 1e-3, "loss": true}]', "record 1, column 'loss': True is not a number"),
-    ('[{"step": true, "lr": 1e-3, "loss": 3}]', "record 1, column 'step': True is not a number"),
+    ('[{"step": 0, "lr": 1e-3, "loss": "x"}]', "record 1, key 'loss': 'x' is not a number"),
+    ('[{"step": 0, "lr": 1e-3, "loss": true}]', "record 1, key 'loss': True is not a number"),
+    ('[{"step": true, "lr": 1e-3, "loss": 3}]', "record 1, key 'step': True is not a number"),
     ('{"step": [0, 1, 2], "lr": [1e-3], "loss": [3, 2.9, 2.8]}',
      "key 'lr' has 1 values but 'step' has 3; give the lists equal lengths"),
     ('{"step": [0, 1], "lr": [1e-3, 1e-3], "loss": [3, 2.9, 2.8]}', "key 'loss' has 3 values"),
@@ -135,7 +135,7 @@ def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path):
 
 def test_a_missing_file_or_event_file_is_a_file_not_found_error(tmp_path):
     for name in ("run.csv", "events.out.tfevents.1.host", "logs"):
-        with pytest.raises(FileNotFoundError, match="no such file or folder") as info:
+        with pytest.raises(FileNotFoundError, match="No such file or directory") as info:
             read_curve(tmp_path / name)
         assert info.value.filename == str(tmp_path / name)
 

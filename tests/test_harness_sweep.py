@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from benchmarks.harness_sweep import analysis, report
 from benchmarks.harness_sweep.runner import (
@@ -23,7 +22,7 @@ from benchmarks.harness_sweep.runner import (
 )
 from lrsched.curves import read_curve
 from lrsched.errors import InputError
-from lrsched.harness import preset
+from lrsched.harness import Trainer, preset
 from lrsched.laws import load_fit
 
 ROOT = Path(__file__).resolve().parents[1] / "benchmarks/results/harness_tiny"
@@ -94,24 +93,17 @@ def test_part_4_and_5_reproduce_from_the_committed_runs(committed):
 
 
 def test_the_runner_reuses_resumes_and_refuses_but_never_deletes(tmp_path, capsys):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        config = preset("micro", steps=4)
-        runner = Runner(tmp_path)
-        runner.train({"a": config})
-        assert "[sweep] a:" in capsys.readouterr().out
-        assert not (tmp_path / "a" / "checkpoint.pt").exists()  # finished: dropped
-        Runner(tmp_path).train({"a": config})  # reused: nothing trains
-        assert "[sweep]" not in capsys.readouterr().out
-        with pytest.raises(InputError, match="holds a run of another config \\(seed differ"):
-            Runner(tmp_path).train({"a": config.replace(seed=1)})
-        assert (tmp_path / "a" / "run.json").is_file()  # kept
-        from lrsched.harness import Trainer
-
-        Trainer(config, tmp_path / "b", progress=False).run(stop_at=2)  # a stopped run
-        again = Runner(tmp_path)
-        again.train({"b": config})  # resumed
-        assert again.results["b"]["finished"] and again.results["b"]["steps_done"] == 4
-    finally:
-        torch.set_num_threads(threads)
+    config = preset("micro", steps=4)
+    runner = Runner(tmp_path)
+    runner.train({"a": config})
+    assert "[sweep] a:" in capsys.readouterr().out
+    assert not (tmp_path / "a" / "checkpoint.pt").exists()  # finished: dropped
+    Runner(tmp_path).train({"a": config})  # reused: nothing trains
+    assert "[sweep]" not in capsys.readouterr().out
+    with pytest.raises(InputError, match="holds a run of another config \\(seed differ"):
+        Runner(tmp_path).train({"a": config.replace(seed=1)})
+    assert (tmp_path / "a" / "run.json").is_file()  # kept
+    Trainer(config, tmp_path / "b", progress=False).run(stop_at=2)  # a stopped run
+    again = Runner(tmp_path)
+    again.train({"b": config})  # resumed
+    assert again.results["b"]["finished"] and again.results["b"]["steps_done"] == 4

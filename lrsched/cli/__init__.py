@@ -47,10 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as exc:  # --help, --version, or a bad argument (said on stderr)
-            return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+        args = build_parser().parse_args(argv)  # SystemExit on --help, a bad argument
         try:
             code = args.func(args)
         # TODO(lead, at merge): drop ValueError here once schedules, laws and scheduler

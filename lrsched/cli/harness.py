@@ -9,7 +9,6 @@ from pathlib import Path
 
 from lrsched.cli import INTERRUPTED
 from lrsched.cli.types import positive_float, positive_int, whole_number
-from lrsched.curves import MAX_STEPS
 from lrsched.errors import InputError
 
 
@@ -28,7 +27,7 @@ def register(sub) -> None:
                    "included, e.g. cosine:total_steps=400,warmup=20,final=0.1 (its total_steps "
                    "sets --steps); default: 5%% warmup, then cosine to 10%%")
     r.add_argument("--peak-lr", type=positive_float, help="peak learning rate")
-    r.add_argument("--steps", type=whole_number(1, MAX_STEPS),
+    r.add_argument("--steps", type=positive_int,
                    help="optimizer steps of the run (default: the schedule's, else the "
                         "preset's)")
     r.add_argument("--seed", type=whole_number(0), help="seed of the weights and the batch "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from lrsched.curves import MAX_STEPS
+
 
 def whole_number(minimum: int, maximum: int | None = None):
     """An argparse type accepting whole numbers of steps in ``minimum..maximum``
@@ -25,8 +27,9 @@ def whole_number(minimum: int, maximum: int | None = None):
     return parse
 
 
-positive_int = whole_number(1)
-non_negative_int = whole_number(0)
+# Bounded, so that no option asks for more steps than one call can evaluate.
+positive_int = whole_number(1, MAX_STEPS)
+non_negative_int = whole_number(0, MAX_STEPS)
 
 
 def positive_float(text: str) -> float:
