@@ -485,8 +485,9 @@ def test_ddp_ranks_share_proposals_and_restores(tmp_path):
     losses they decide on are averaged, and both end with the same parameters."""
     if not torch.distributed.is_available():
         pytest.skip("torch.distributed is not available")
-    torch.multiprocessing.spawn(_ddp_worker, args=(2, f"file://{tmp_path}/init", str(tmp_path)),
-                                nprocs=2)
+    torch.multiprocessing.start_processes(
+        _ddp_worker, args=(2, f"file://{tmp_path}/init", str(tmp_path)), nprocs=2,
+        start_method="fork")  # fork: no new interpreters
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     assert all(torch.equal(a, b) for a, b in zip(ranks[0]["params"], ranks[1]["params"]))
     assert ranks[0]["history"] == ranks[1]["history"] and ranks[0]["stages"] == ranks[1]["stages"]

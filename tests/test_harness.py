@@ -121,7 +121,8 @@ def test_two_ddp_processes_stay_in_sync_and_match_one_process(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_ddp_worker, args=(2, port, str(tmp_path / "ddp")), nprocs=2)
+    mp.start_processes(_ddp_worker, args=(2, port, str(tmp_path / "ddp")), nprocs=2,
+                       start_method="fork")  # fork: no new interpreters
     ranks = [torch.load(tmp_path / "ddp" / f"rank{r}.pt") for r in range(2)]
     assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0])
     info = json.loads((tmp_path / "ddp" / "run.json").read_text())
@@ -137,7 +138,10 @@ def test_cli_runs_stops_and_resumes(tmp_path, capsys):
     base = ["harness", "run", "--preset", "micro", "--out", out,
             "--schedule", "linear:total_steps=8", "--set", "eval_every=2"]
     assert main([*base, "--stop-at", "3"]) == 0
-    assert "--resume" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "stopped with a checkpoint at step 3" in printed.out and "--resume" in printed.out
+    # stderr is no terminal here: a line per evaluation instead of a progress bar
+    assert "run: step 2/8, val loss shakespeare " in printed.err
     assert main(base) == 2  # the folder holds a run
     assert "already holds a run; add --resume" in capsys.readouterr().err
     assert main(["harness", "run", "--out", out, "--resume", "--peak-lr", "1"]) == 2

@@ -169,7 +169,8 @@ def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
 
 
 def test_ddp_ranks_record_the_all_reduced_norm(tmp_path):
-    mp.spawn(_ddp_worker, args=(2, f"file://{tmp_path}/rendezvous", str(tmp_path)), nprocs=2)
+    mp.start_processes(_ddp_worker, args=(2, f"file://{tmp_path}/rendezvous", str(tmp_path)),
+                       nprocs=2, start_method="fork")  # fork: no new interpreters
     (rec0, expected0, local0), (rec1, _, local1) = (np.load(tmp_path / f"rank{r}.npy")
                                                      for r in range(2))
     np.testing.assert_array_equal(rec0, rec1)

@@ -263,6 +263,8 @@ class Trainer:
             return 0, 0.0
         held = [n for n in (CONFIG, CURVE, CHECKPOINT, RUN_JSON) if (self.out / n).exists()]
         checkpoint = (self.out / CHECKPOINT).is_file()
+        if self.world > 1:
+            dist.barrier()  # every rank has looked before rank 0 writes
         if self.rank == 0:
             for name in (CONFIG, CURVE, CHECKPOINT, RUN_JSON):  # of a killed write
                 remove_stale_temps(self.out / name)
