@@ -30,7 +30,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 STEPS, GRID = 600, (2e-3, 4e-3, 8e-3)
-BASELINES = {"cosine": "cosine:final=0.1", "linear": "linear", "wsd": "wsd"}
+WARMUP = round(0.05 * STEPS)  # the preset's 5%
+BASELINES = {name: spec.format(n=STEPS, w=WARMUP) for name, spec in {
+    "cosine": "cosine:total_steps={n},warmup={w},final=0.1",
+    "linear": "linear:total_steps={n},warmup={w}", "wsd": "wsd:total_steps={n},warmup={w}"}.items()}
 SEARCH = {"lr_range": (4e-4, 1.6e-2), "trials": 6, "tau_trial": 10, "tau": 60, "tau_max": 200}
 EVAL_EVERY = 20
 
@@ -41,7 +44,7 @@ def baseline(task: tuple[str, float]) -> dict:
     torch.set_num_threads(1)
     name, lr = task
     with tempfile.TemporaryDirectory() as out:
-        cfg = preset("tiny", steps=STEPS, schedule=BASELINES[name], peak_lr=lr)
+        cfg = preset("tiny", schedule=BASELINES[name], peak_lr=lr)
         trainer = Trainer(cfg, out=Path(out) / "run")
         trainer.run()
         with open(Path(out) / "run" / "curve.csv") as f:

@@ -1,4 +1,5 @@
-"""Loss curves in: ``Curve`` and ``read_curve`` (CSV, JSON, TensorBoard event files).
+"""Loss curves in: ``Curve`` and ``read_curve`` (CSV, JSON, W&B history exports,
+TensorBoard event files and log folders).
 
 A curve is the measured loss at some steps plus the absolute LR of every step from 0,
 which is what the loss-curve laws need. Logs often hold the LR only on logged rows;
@@ -8,26 +9,39 @@ the per-step LR is then interpolated from them, or taken from a schedule.
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from lrsched.errors import InputError
 from lrsched.files import is_number
+
+MAX_STEPS = 10**7  # the longest run read: its per-step LRs take 80 MB
+# Column (key, tag) names looked for, in order, when none is given: lrsched's own and the
+# harness's, then what W&B, the HF Trainer and Lightning log.
+STEP_NAMES = ("step", "_step", "Step", "global_step", "train/global_step")
+LR_NAMES = ("lr", "learning_rate", "train/learning_rate", "train/lr", "lr-AdamW", "lr-Adam")
+LOSS_NAMES = ("loss", "val_loss", "eval/loss", "val/loss", "train/loss", "train_loss")
 
 
 @dataclass(frozen=True)
 class Curve:
     """Loss ``loss[i]`` measured at step ``steps[i]`` of a run whose optimizer step j
     used learning rate ``lrs[j]`` (absolute, every step from 0 to at least the last
-    measured step)."""
+    measured step). ``loss_col`` names the column the losses were read from."""
 
     steps: np.ndarray
     loss: np.ndarray
     lrs: np.ndarray
     name: str = "curve"
+    loss_col: str = "loss"
 
     def __post_init__(self):
         from lrsched.laws.base import as_lrs
@@ -38,46 +52,58 @@ class Curve:
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "lrs", as_lrs(self.lrs))
         if steps.ndim != 1 or steps.shape != loss.shape or steps.size == 0:
-            raise ValueError(f"{self.name}: steps and loss must be equal, non-empty 1-D arrays")
+            raise InputError(f"{self.name}: steps and loss must be equal, non-empty 1-D arrays")
         if np.any(np.diff(steps) <= 0) or steps[0] < 0:
-            raise ValueError(f"{self.name}: steps must be >= 0 and strictly increasing")
+            raise InputError(f"{self.name}: steps must be >= 0 and strictly increasing")
         if not np.all(np.isfinite(loss) & (loss > 0)):
-            raise ValueError(f"{self.name}: losses must be finite and > 0")
+            raise InputError(f"{self.name}: losses must be finite and > 0")
         if steps[-1] >= self.lrs.size:
-            raise ValueError(f"{self.name}: loss at step {steps[-1]} but LRs only for steps "
+            raise InputError(f"{self.name}: loss at step {steps[-1]} but LRs only for steps "
                              f"0..{self.lrs.size - 1}")
 
 
-def read_curve(path, *, step_col="step", lr_col="lr", loss_col="loss",
+def read_curve(path, *, step_col=None, lr_col=None, loss_col=None,
                schedule=None, peak_lr=None, lrs=None, name=None) -> Curve:
-    """Read a loss curve from a CSV, JSON or TensorBoard event file.
+    """Read a loss curve from a CSV, JSON or TensorBoard file, or a TensorBoard log folder.
 
-    CSV: a header row naming the columns (default ``step,lr,loss``); rows may be
-    sparse, with an empty ``loss`` on rows that only log the LR. JSON: a list of
-    objects, or an object of equal-length lists, with the same names. TensorBoard: the
-    scalar tags named like the columns (needs the ``tensorboard`` package).
+    CSV: a header row naming the columns; rows may be sparse, with an empty loss on rows
+    that only log the LR. JSON: a list of objects, an object of equal-length lists, or
+    an object of ``{index: value}`` objects (pandas' ``to_json``); ``.jsonl`` one object
+    a line. A W&B history export reads as it comes: the CSV of the W&B UI (``Step``,
+    ``RUN - train/loss``; its ``__MIN``/``__MAX`` columns ignored) or the JSON of
+    ``run.history()`` (``_step``). TensorBoard (needs the ``tensorboard`` package): an
+    event file, or a log folder; see ``_read_tensorboard`` for restarts and several runs.
+
+    Columns left as None are found by name: the step in ``STEP_NAMES``, the LR in
+    ``LR_NAMES``, the loss in ``LOSS_NAMES`` (``loss``, else ``val_loss``, ...); the
+    curve's ``loss_col`` says which was used. A named column must exist.
 
     The per-step LR is ``lrs`` if given, else ``peak_lr * schedule(steps)`` (a Schedule
     of multipliers; its ``total_steps`` ends the run), else interpolated linearly from
     the LR column. Repeated steps are averaged; non-finite losses are dropped with a
-    warning; loss rows past the end of the LR are dropped with a warning.
-    Unusable input raises ValueError naming the file, row or column, and the fix.
+    warning; loss rows past the end of the LR are dropped with a warning. Runs are at
+    most ``MAX_STEPS`` steps. Unusable input raises InputError naming the file, row or
+    column, and the fix (a missing file: FileNotFoundError).
     """
     path = Path(path)
     label = name or str(path)
-    if "tfevents" in path.name:
-        rows = _read_tensorboard(path, step_col, lr_col, loss_col)
-    elif path.suffix.lower() == ".json":
-        rows = _read_json(path, step_col, lr_col, loss_col)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    wanted = _Wanted(step_col, lr_col, loss_col, need_lr=lrs is None and schedule is None)
+    if path.is_dir() or "tfevents" in path.name:
+        columns, rows = _read_tensorboard(path, wanted)
+    elif path.suffix.lower() in (".json", ".jsonl"):
+        columns, rows = _read_json(path, wanted)
     else:
-        rows = _read_csv(path, step_col, lr_col, loss_col, need_lr=lrs is None and schedule is None)
-    steps, lr_col_values, loss = rows
+        columns, rows = _read_csv(path, wanted)
+    noun = "key" if path.suffix.lower() in (".json", ".jsonl") else "column"
+    steps, lr_values, loss = _parse(path, columns, rows, noun)
     if lrs is None:
-        lrs = _lrs_from(path, steps, lr_col_values, loss, schedule, peak_lr, lr_col)
+        lrs = _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, columns.lr)
     lrs = np.asarray(lrs, dtype=float)
     if np.any(lrs < 0):
         step = int(np.flatnonzero(lrs < 0)[0])
-        raise ValueError(f"{path}: negative learning rate {lrs[step]:g} at step {step}; "
+        raise InputError(f"{path}: negative learning rate {lrs[step]:g} at step {step}; "
                          "LRs must be >= 0 (check the lr column, schedule or --peak-lr)")
 
     has_loss = ~np.isnan(loss)
@@ -86,22 +112,149 @@ def read_curve(path, *, step_col="step", lr_col="lr", loss_col="loss",
         warnings.warn(f"{path}: dropped {int(bad.sum())} non-finite loss value(s)", stacklevel=2)
     keep = has_loss & ~bad
     if not keep.any():
-        raise ValueError(f"{path}: column '{loss_col}' has no finite loss value; "
+        raise InputError(f"{path}: column '{columns.loss}' has no finite loss value; "
                          "check the column name (--loss-col) and the file")
     steps, loss = _average_repeats(steps[keep], loss[keep])
     if np.any(loss <= 0):
         row = int(np.flatnonzero(loss <= 0)[0])
-        raise ValueError(f"{path}: loss {loss[row]:g} at step {steps[row]} is not > 0; "
+        raise InputError(f"{path}: loss {loss[row]:g} at step {steps[row]} is not > 0; "
                          "the laws model positive losses")
     past = steps >= lrs.size
     if past.any():
         warnings.warn(f"{path}: dropped {int(past.sum())} loss row(s) at step >= {lrs.size}, "
                       "past the end of the LR schedule", stacklevel=2)
         if past.all():
-            raise ValueError(f"{path}: every loss row is at step >= {lrs.size}, past the "
+            raise InputError(f"{path}: every loss row is at step >= {lrs.size}, past the "
                              "schedule's end; give the right schedule or --steps")
         steps, loss = steps[~past], loss[~past]
-    return Curve(steps, loss, lrs, label)
+    return Curve(steps, loss, lrs, label, columns.loss)
+
+
+# -- which columns ---------------------------------------------------------------------------
+
+
+class _Wanted(NamedTuple):
+    step: str | None
+    lr: str | None
+    loss: str | None
+    need_lr: bool
+
+
+class _Columns(NamedTuple):
+    step: str | None  # None for TensorBoard, whose events carry their step
+    lr: str | None  # None when the file has none and none is needed
+    loss: str
+
+
+def _columns(path, names: list[str], wanted: _Wanted, with_step: bool = True) -> _Columns:
+    """The columns (keys, tags) of ``names`` to read: those named in ``wanted``, else the
+    first of the usual names present."""
+    step = _column(path, names, wanted.step, STEP_NAMES, "step") if with_step else None
+    lr = _column(path, names, wanted.lr, LR_NAMES, "lr", required=wanted.need_lr)
+    loss = _column(path, names, wanted.loss, LOSS_NAMES, "loss")
+    return _Columns(step, lr, loss)
+
+
+def _column(path, names: list[str], given: str | None, usual: tuple[str, ...], role: str,
+            required: bool = True) -> str | None:
+    option = f"--{role}-col"  # the fit-curve option; read_curve's argument is {role}_col=
+    shown = ", ".join(_short(n) for n in names[:12]) + (
+        f", ... ({len(names)} in all)" if len(names) > 12 else "")
+    if given is not None:
+        if given not in names:
+            if not required:
+                return None
+            raise InputError(f"{path}: no column '{given}' in the header ({shown}); "
+                             f"rename it or name the column with {option}")
+        chosen = given
+    else:
+        chosen = next((n for n in usual if n in names), None) or _wandb_column(path, names,
+                                                                             usual)
+        if chosen is None:
+            if not required:
+                return None
+            fix = (", or give a schedule for this file (--schedule FILE=SPEC --peak-lr X)"
+                   if role == "lr" else "")
+            raise InputError(f"{path}: no {role} column among {shown or 'none'} (looked for "
+                             f"{', '.join(usual[:3])}, ...); name it with {option}{fix}")
+    if names.count(chosen) > 1:
+        raise InputError(f"{path}: column '{chosen}' appears {names.count(chosen)} times in "
+                         "the header; rename or delete all but one")
+    return chosen
+
+
+def _wandb_column(path, names: list[str], usual: tuple[str, ...]) -> str | None:
+    """A column of a W&B UI export, named ``RUN - METRIC`` (with ``__MIN``/``__MAX``
+    companions): the one whose METRIC is the first of ``usual`` present."""
+    runs: dict[str, list[str]] = {}
+    for full in names:
+        _, sep, metric = full.rpartition(" - ")
+        if sep and not metric.endswith(("__MIN", "__MAX")):
+            runs.setdefault(metric, []).append(full)
+    metric = next((n for n in usual if n in runs), None)
+    if metric is None:
+        return None
+    if len(runs[metric]) > 1:
+        raise InputError(f"{path}: '{metric}' of {len(runs[metric])} runs "
+                         f"({', '.join(runs[metric][:3])}); export one run, or name the "
+                         f"column in full, e.g. --loss-col '{runs[metric][0]}'")
+    return runs[metric][0]
+
+
+# -- rows to arrays --------------------------------------------------------------------------
+
+# A row: (where, for messages; step, lr, loss as read: str, number or None).
+Row = tuple[str, object, object, object]
+
+
+def _parse(path, columns: _Columns, rows: list[Row], noun: str = "column"):
+    if not rows:
+        raise InputError(f"{path}: a header but no data rows; add one row per logged step")
+    steps, lrs, losses = [], [], []
+    for where, step, lr, loss in rows:
+        step = _number(path, where, f"{noun} '{columns.step}'", step)
+        if np.isnan(step):
+            raise InputError(f"{path}: {where}: the '{columns.step}' cell is empty; give "
+                             "every row its step")
+        steps.append(step)
+        lrs.append(_number(path, where, f"{noun} '{columns.lr}'", lr))
+        value = _number(path, where, f"{noun} '{columns.loss}'", loss)
+        # missing: NaN (a row without loss); given but not finite: inf (dropped, warned)
+        losses.append(value if loss is None or np.isfinite(value) else np.inf)
+    return _check_steps(path, steps, [r[0] for r in rows]), np.array(lrs), np.array(losses)
+
+
+def _number(path, where: str, col: str, value) -> float:
+    """A value as read (a number, None when missing, anything else an error) as a float."""
+    if value is None:
+        return np.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an int past the floats, as JSON may hold
+            return np.inf if value > 0 else -np.inf
+    raise InputError(f"{path}: {where}, {col}: {_short(repr(value))} is not a number; "
+                     "fix or delete that cell")
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _check_steps(path, steps: list, where: list[str]) -> np.ndarray:
+    out = np.asarray(steps, dtype=float)
+    for i, s in enumerate(out):
+        if np.isnan(s) or s < 0 or (np.isfinite(s) and s != int(s)):
+            raise InputError(f"{path}: {where[i]}: step {s:g} is not a whole number >= 0; "
+                             "fix the step column")
+        if s >= MAX_STEPS:
+            raise InputError(f"{path}: {where[i]}: step {s:.6g} is past the longest run "
+                             f"read ({MAX_STEPS:,} steps); log the optimizer step, not "
+                             "tokens or samples")
+        if i and s < out[i - 1]:
+            raise InputError(f"{path}: {where[i]}: step {int(s)} comes after step "
+                             f"{int(out[i - 1])}; sort the rows by step (repeats are averaged)")
+    return out.astype(np.int64)
 
 
 def _average_repeats(steps: np.ndarray, values: np.ndarray):
@@ -114,14 +267,17 @@ def _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, lr_col) -> np.nda
     last = int(steps[~np.isnan(loss)].max()) if (~np.isnan(loss)).any() else int(steps.max())
     if schedule is not None:
         if peak_lr is None:
-            raise ValueError(f"{path}: a schedule gives LR multipliers; give the peak LR "
+            raise InputError(f"{path}: a schedule gives LR multipliers; give the peak LR "
                              "too (--peak-lr)")
         total = getattr(schedule, "total_steps", None)
         n = int(total) if total else last + 1
+        if n > MAX_STEPS:
+            raise InputError(f"{path}: the schedule is {n:,} steps long, past the longest "
+                             f"run read ({MAX_STEPS:,} steps); give the run's own length")
         return float(peak_lr) * np.asarray(schedule(np.arange(n)), dtype=float)
     known = ~np.isnan(lr_values)
     if not known.any():
-        raise ValueError(f"{path}: column '{lr_col}' has no values; log the LR or give "
+        raise InputError(f"{path}: column '{lr_col}' has no values; log the LR or give "
                          "a schedule for this file (--schedule FILE=SPEC --peak-lr X)")
     lr_steps, lr = _average_repeats(steps[known], lr_values[known])
     if lr_steps[0] > 0:
@@ -130,145 +286,169 @@ def _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, lr_col) -> np.nda
     return np.interp(np.arange(last + 1), lr_steps, lr)
 
 
-def _number(path, row, col, text) -> float:
+# -- formats ---------------------------------------------------------------------------------
+
+
+def _text(path) -> str:
+    """The file as text: UTF-8, a byte-order mark dropped (as spreadsheets write it)."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                         f"offset {exc.start}); save the file as UTF-8 (or plain ASCII)") from None
+
+
+def _read_csv(path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
+    reader = csv.reader(io.StringIO(_text(path), newline=""))
+    table = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                table.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise InputError(f"{path}: row {reader.line_num}: {exc}; this is not a CSV file "
+                         "of numbers") from None
+    if not table:
+        raise InputError(f"{path}: empty file; expected a header such as 'step,lr,loss' "
+                         "and one row per logged step")
+    header = [h.strip() for h in table[0][1]]
+    if all(is_number(h) for h in header):
+        raise InputError(f"{path}: row 1 is data, not a header; add a header line naming "
+                         "the columns, e.g. 'step,lr,loss'")
+    columns = _columns(path, header, wanted)
+    index = [None if c is None else header.index(c) for c in columns]
+    rows = [(f"row {line}", *(_cell(row[i]) if i is not None and i < len(row) else None
+                              for i in index))
+            for line, row in table[1:]]
+    return columns, rows
+
+
+def _cell(text: str) -> float | str | None:
+    """A CSV cell: None when empty, else its number (the text when it is none)."""
     text = text.strip()
-    if text == "":
-        return np.nan
+    if not text:
+        return None
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"{path}: row {row}, column '{col}': {text!r} is not a number; "
-                         "fix or delete that cell") from None
+        return text
 
 
-def _check_steps(path, steps: list, rows: list) -> np.ndarray:
-    out = np.asarray(steps, dtype=float)
-    for i, s in enumerate(out):
-        if not np.isfinite(s) or s != int(s) or s < 0:
-            raise ValueError(f"{path}: row {rows[i]}: step {s:g} is not a whole number >= 0; "
-                             "fix the step column")
-        if i and s < out[i - 1]:
-            raise ValueError(f"{path}: row {rows[i]}: step {int(s)} comes after step "
-                             f"{int(out[i - 1])}; sort the rows by step (repeats are averaged)")
-    return out.astype(np.int64)
-
-
-def _not_utf8(path, exc: UnicodeDecodeError) -> ValueError:
-    return ValueError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
-                      f"{exc.start}); save the file as UTF-8 (or plain ASCII)")
-
-
-def _read_csv(path, step_col, lr_col, loss_col, need_lr):
+def _read_json(path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
+    text = _text(path)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            table = [r for r in csv.reader(f) if any(cell.strip() for cell in r)]
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(path, exc) from None
-    if not table:
-        raise ValueError(f"{path}: empty file; expected a header '{step_col},{lr_col},{loss_col}' "
-                         "and one row per logged step")
-    header = [h.strip() for h in table[0]]
-    if all(is_number(h) for h in header):
-        raise ValueError(f"{path}: row 1 is data, not a header; add a header line naming "
-                         f"the columns, e.g. '{step_col},{lr_col},{loss_col}'")
-    wanted = [step_col, loss_col] + ([lr_col] if need_lr or lr_col in header else [])
-    for col in wanted:
-        if col not in header:
-            raise ValueError(f"{path}: no column '{col}' in the header ({', '.join(header)}); "
-                             "rename it or name the column with --step-col/--lr-col/--loss-col")
-    index = {col: header.index(col) for col in wanted}
-    steps, lrs, losses, rows = [], [], [], []
-    for row_number, row in enumerate(table[1:], start=2):
-        cells = {col: row[i] if i < len(row) else "" for col, i in index.items()}
-        step = _number(path, row_number, step_col, cells[step_col])
-        if np.isnan(step):
-            raise ValueError(f"{path}: row {row_number}: the '{step_col}' cell is empty; "
-                             "give every row its step")
-        steps.append(step)
-        rows.append(row_number)
-        lrs.append(_number(path, row_number, lr_col, cells[lr_col]) if lr_col in index else np.nan)
-        loss = _number(path, row_number, loss_col, cells[loss_col])
-        losses.append(_loss_value(loss, cells[loss_col].strip() != ""))
-    if not steps:
-        raise ValueError(f"{path}: a header but no data rows; add one row per logged step")
-    return _check_steps(path, steps, rows), np.array(lrs), np.array(losses)
-
-
-def _loss_value(value: float, given: bool) -> float:
-    """A loss cell: NaN when missing; inf when given but not finite (dropped, warned)."""
-    if not given:
-        return np.nan
-    return value if np.isfinite(value) else np.inf
-
-
-def _read_json(path, step_col, lr_col, loss_col):
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        if path.suffix.lower() == ".jsonl":
+            raw = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); "
+        raise InputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); "
                          "fix the file") from None
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(path, exc) from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to be a loss curve; give a list "
+                         "of objects or an object of lists") from None
     if isinstance(raw, dict):
-        raw = _records(path, raw, step_col, lr_col, loss_col)
+        columns = _columns(path, list(raw), wanted)
+        return columns, _records_from_object(path, raw, columns)
     if not isinstance(raw, list) or not raw or not all(isinstance(r, dict) for r in raw):
-        raise ValueError(f"{path}: expected a non-empty list of objects with keys "
-                         f"'{step_col}', '{loss_col}' (and '{lr_col}'), or an object of lists")
-    steps, lrs, losses = [], [], []
-    for i, rec in enumerate(raw, start=1):
-        if rec.get(step_col) is None:
-            raise ValueError(f"{path}: record {i} has no '{step_col}'; give every record its step")
-        values = []
-        for col in (step_col, lr_col, loss_col):
-            v = rec.get(col)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-                raise ValueError(f"{path}: record {i}, key '{col}': {v!r} is not a number; "
-                                 "fix that value")
-            values.append(np.nan if v is None else float(v))
-        steps.append(values[0])
-        lrs.append(values[1])
-        losses.append(_loss_value(values[2], rec.get(loss_col) is not None))
-    return _check_steps(path, steps, list(range(1, len(raw) + 1))), np.array(lrs), np.array(losses)
+        raise InputError(f"{path}: expected a non-empty list of objects with keys "
+                         "'step', 'loss' (and 'lr'), or an object of lists")
+    keys = list(dict.fromkeys(k for record in raw for k in record))
+    columns = _columns(path, keys, wanted)
+    for i, record in enumerate(raw, start=1):
+        if record.get(columns.step) is None:
+            raise InputError(f"{path}: record {i} has no '{columns.step}'; give every "
+                             "record its step")
+    return columns, [(f"record {i}", *(r.get(c) if c else None for c in columns))
+                     for i, r in enumerate(raw, start=1)]
 
 
-def _records(path, raw: dict, step_col, lr_col, loss_col) -> list[dict]:
-    """A JSON object of equal-length lists (``{"step": [...], "loss": [...]}``) as records."""
-    columns = {}
-    for col in (step_col, lr_col, loss_col):
-        values = raw.get(col)
-        if values is None:
-            continue
+def _records_from_object(path, raw: dict, columns: _Columns) -> list[Row]:
+    """An object of equal-length lists (``{"step": [...], "loss": [...]}``), or of
+    ``{index: value}`` objects (pandas ``DataFrame.to_json()``), as rows."""
+    series = {}
+    for col in filter(None, columns):
+        values = raw[col]
+        if isinstance(values, dict):  # pandas: rows by index label
+            values = [values.get(k) for k in _index(raw, columns)]
         if not isinstance(values, list):
-            raise ValueError(f"{path}: key '{col}' holds {json.dumps(values)[:40]}, not a list; "
-                             f"give one value per logged step, e.g. \"{col}\": [...]")
-        columns[col] = values
-    if step_col not in columns:
-        raise ValueError(f"{path}: the object has no list '{step_col}'; give the steps as "
-                         f"\"{step_col}\": [...] (or name the key with --step-col)")
-    n = len(columns[step_col])
-    for col, values in columns.items():
+            raise InputError(f"{path}: key '{col}' holds {json.dumps(values)[:40]}, not a "
+                             f"list; give one value per logged step, e.g. \"{col}\": [...]")
+        series[col] = values
+    n = len(series[columns.step])
+    for col, values in series.items():
         if len(values) != n:
-            raise ValueError(f"{path}: key '{col}' has {len(values)} values but '{step_col}' "
-                             f"has {n}; give the lists equal lengths (null for a missing value)")
-    return [{col: values[i] for col, values in columns.items()} for i in range(n)]
+            raise InputError(f"{path}: key '{col}' has {len(values)} values but "
+                             f"'{columns.step}' has {n}; give the lists equal lengths (null "
+                             "for a missing value)")
+    return [(f"record {i + 1}", *(series[c][i] if c else None for c in columns))
+            for i in range(n)]
 
 
-def _read_tensorboard(path, step_col, lr_col, loss_col):
+def _index(raw: dict, columns: _Columns) -> list[str]:
+    """The row labels of a pandas-style object, in order (numerically when they are)."""
+    labels = dict.fromkeys(k for c in filter(None, columns) if isinstance(raw[c], dict)
+                           for k in raw[c])
+    return sorted(labels, key=lambda k: (0, float(k), "") if is_number(k) else (1, 0.0, k))
+
+
+def _read_tensorboard(path: Path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
+    """Scalars of TensorBoard event files: one file, or a log folder.
+
+    A folder's event files are grouped into runs by the folder holding them (as
+    TensorBoard does). Of several runs the newest (the latest written) is read, with a
+    warning naming the others. Within a run the files are read oldest first, and each
+    file's steps replace what older files logged from its first step on: a run
+    restarted from a checkpoint continues, and a second run written into the same
+    folder replaces the first (a warning says so when steps overlap)."""
     try:
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     except ImportError:
-        raise ValueError(f"{path}: reading TensorBoard event files needs the tensorboard "
-                         "package; pip install 'lrsched[tensorboard]' (or tensorboard)") from None
-    events = EventAccumulator(str(path), size_guidance={"scalars": 0})
-    events.Reload()
-    tags = events.Tags().get("scalars", [])
-    if loss_col not in tags:
-        raise ValueError(f"{path}: no scalar tag '{loss_col}' (tags: {', '.join(tags)}); "
-                         "name it with --loss-col")
-    series = {tag: {e.step: e.value for e in events.Scalars(tag)}
-              for tag in (loss_col, lr_col) if tag in tags}
-    steps = sorted(set().union(*(s.keys() for s in series.values())))
-    lr = series.get(lr_col, {})
-    return (np.array(steps, dtype=np.int64),
-            np.array([lr.get(s, np.nan) for s in steps], dtype=float),
-            np.array([series[loss_col].get(s, np.nan) for s in steps], dtype=float))
+        raise InputError(f"{path}: reading TensorBoard logs needs the tensorboard package: "
+                         "pip install 'lrsched-toolkit[tensorboard]' (or tensorboard)") from None
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if "tfevents" in p.name and p.is_file())
+    if not files:
+        raise InputError(f"{path}: a folder without TensorBoard event files "
+                         "(events.out.tfevents.*); give a log folder or an event file")
+    runs: dict[Path, list[Path]] = {}
+    for f in files:
+        runs.setdefault(f.parent, []).append(f)
+    newest = max(runs, key=lambda run: max(os.path.getmtime(f) for f in runs[run]))
+    if len(runs) > 1:
+        others = ", ".join(str(r) for r in runs if r != newest)
+        warnings.warn(f"{path}: {len(runs)} TensorBoard runs; read the newest, {newest} "
+                      f"(not {others}); give a run's folder to read another", stacklevel=3)
+    series: dict[str, dict[int, float]] = {}
+    overlap = False
+    for f in sorted(runs[newest], key=_event_file_order):
+        events = EventAccumulator(str(f), size_guidance={"scalars": 0})
+        events.Reload()
+        for tag in events.Tags().get("scalars", []):
+            scalars = events.Scalars(tag)
+            if not scalars:
+                continue
+            old = series.setdefault(tag, {})
+            first = min(e.step for e in scalars)
+            overlap |= any(step >= first for step in old)
+            for step in [s for s in old if s >= first]:
+                del old[step]
+            old.update((e.step, e.value) for e in scalars)
+    if overlap:
+        warnings.warn(f"{newest}: event files whose steps overlap (a restart, or several "
+                      "runs written to one folder); from each file's first step on, its "
+                      "values replace older files'", stacklevel=3)
+    if not series:
+        raise InputError(f"{path}: no scalars in the TensorBoard event file(s); log the "
+                         "loss with add_scalar, or give another file")
+    columns = _columns(path, sorted(series), wanted, with_step=False)
+    chosen = [series[c] if c else {} for c in (columns.lr, columns.loss)]
+    steps = sorted(set().union(*(s.keys() for s in chosen)))
+    return columns, [(f"step {s}", s, chosen[0].get(s), chosen[1].get(s)) for s in steps]
+
+
+def _event_file_order(path: Path) -> tuple:
+    """Event files in the order written: by the time in ``events.out.tfevents.TIME.HOST...``
+    (whole seconds), then by the time of the last write."""
+    stamp = next((int(p) for p in path.name.split(".") if p.isdigit()), 0)
+    return stamp, os.path.getmtime(path), path.name

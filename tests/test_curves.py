@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 import lrsched
 from lrsched.curves import read_curve
+from lrsched.errors import InputError
 
 
 def write(tmp_path, text, name="run.csv"):
@@ -66,7 +68,16 @@ def test_explicit_lrs(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("", "empty file"),
     ("0,1e-3,3.0\n1,1e-3,2.9\n", "row 1 is data, not a header"),
-    ("step,lr,value\n0,1e-3,3.0\n", "no column 'loss' in the header"),
+    ("step,lr,value\n0,1e-3,3.0\n", "no loss column among step, lr, value (looked for loss, "
+                                     "val_loss, eval/loss, ...); name it with --loss-col"),
+    ("step,lr,loss,loss\n0,1e-3,3.0,2.0\n", "column 'loss' appears 2 times in the header"),
+    ("step,lr,loss\n0,1e-3,3.0\n18446744073709551615,1e-3,2.9\n",
+     "row 3: step 1.84467e+19 is past the longest run read"),
+    ("step,lr,loss\n0,1e-3,3.0\n1e11,1e-3,2.9\n", "step 1e+11 is past the longest run"),
+    ("step,lr,loss\n0,1e-3,3.0\n1,1e-3," + "9" * 200_000 + "\n",
+     "row 3: field larger than field limit"),
+    ("step,lr,loss\n0,1e-3,3.0\n1,1e-3,2\x009\n",
+     "row 3, column 'loss': '2\\x009' is not a number"),
     ("step,lr,loss\n", "a header but no data rows"),
     ("step,lr,loss\n0,1e-3,3.0\n1,1e-3,abc\n", "row 3, column 'loss': 'abc' is not a number"),
     ("step,lr,loss\n0,1e-3,3.0\n5,1e-3,2.9\n3,1e-3,2.8\n", "row 4: step 3 comes after step 5"),
@@ -77,9 +88,9 @@ def test_explicit_lrs(tmp_path):
     ("step,lr,loss\n0,1e-3,-1\n", "is not > 0"),
 ])
 @pytest.mark.filterwarnings("ignore:.*dropped 1 non-finite")
-def test_bad_csv_is_one_line_value_error_naming_the_file(tmp_path, text, message):
+def test_bad_csv_is_one_line_input_error_naming_the_file(tmp_path, text, message):
     path = write(tmp_path, text)
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(InputError, match=re.escape(message)) as info:
         read_curve(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -87,20 +98,22 @@ def test_bad_csv_is_one_line_value_error_naming_the_file(tmp_path, text, message
 @pytest.mark.parametrize("text, message", [
     ("{", "not valid JSON"),
     ("[]", "non-empty list"),
-    ('[{"lr": 1e-3, "loss": 3}]', "record 1 has no 'step'"),
-    ('[{"step": 0, "lr": 1e-3, "loss": "x"}]', "record 1, key 'loss'"),
+    ('[{"lr": 1e-3, "loss": 3}, {"step": 1, "loss": 2}]', "record 1 has no 'step'"),
+    ('[{"step": 0, "lr": 1e-3, "loss": "x"}]', "record 1, key 'loss': 'x' is not a number"),
     ('[{"step": 0, "lr": 1e-3, "loss": true}]', "record 1, key 'loss': True is not a number"),
-    ('[{"step": true, "lr": 1e-3, "loss": 3}]', "record 1, key 'step'"),
+    ('[{"step": true, "lr": 1e-3, "loss": 3}]', "record 1, key 'step': True is not a number"),
     ('{"step": [0, 1, 2], "lr": [1e-3], "loss": [3, 2.9, 2.8]}',
      "key 'lr' has 1 values but 'step' has 3; give the lists equal lengths"),
     ('{"step": [0, 1], "lr": [1e-3, 1e-3], "loss": [3, 2.9, 2.8]}', "key 'loss' has 3 values"),
     ('{"step": 5, "lr": 1e-3, "loss": 3}', "key 'step' holds 5, not a list"),
     ('{"step": [0, 1], "lr": [1e-3, 1e-3], "loss": 3}', "key 'loss' holds 3, not a list"),
-    ('{"lr": [1e-3], "loss": [3]}', "no list 'step'"),
+    ('{"lr": [1e-3], "loss": [3]}', "no step column among lr, loss (looked for"),
+    pytest.param("[" * 100_000 + "]" * 100_000, "nested too deeply", id="100000-deep"),
+    ('[{"step": 1e400, "lr": 1e-3, "loss": 3}]', "step inf is past the longest run"),
 ])
 def test_bad_json(tmp_path, text, message):
     path = write(tmp_path, text, "run.json")
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(InputError, match=re.escape(message)) as info:
         read_curve(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
@@ -114,8 +127,111 @@ def test_non_utf8_file_names_the_file_and_the_fix(tmp_path, name):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("step,lr,loss\n0,1e-3,3.0\n1,1e-3,2.9\n".encode("utf-8-sig"))
+    assert read_curve(path).steps.tolist() == [0, 1]
+
+
+def test_a_missing_file_or_event_file_is_a_file_not_found_error(tmp_path):
+    for name in ("run.csv", "events.out.tfevents.1.host", "logs"):
+        with pytest.raises(FileNotFoundError, match="No such file or directory") as info:
+            read_curve(tmp_path / name)
+        assert info.value.filename == str(tmp_path / name)
+
+
+def test_the_loss_column_is_found_and_reported(tmp_path):
+    """A harness curve (train_loss, val_loss) reads its val_loss; loss comes first; a
+    named column wins."""
+    harness = write(tmp_path, "step,lr,train_loss,val_loss,grad_norm_l2\n0,1e-3,3.1,,1\n"
+                              "1,1e-3,3.0,2.9,1\n")
+    curve = read_curve(harness)
+    assert curve.loss_col == "val_loss" and curve.loss.tolist() == [2.9]
+    both = write(tmp_path, "step,lr,val_loss,loss\n0,1e-3,,\n1,1e-3,2.0,3.0\n", "both.csv")
+    assert read_curve(both).loss_col == "loss"
+    assert read_curve(both, loss_col="val_loss").loss.tolist() == [2.0]
+    assert read_curve(harness, loss_col="train_loss").loss.tolist() == [3.1, 3.0]
+
+
+def test_wandb_ui_export_csv(tmp_path):
+    """The CSV of a W&B panel: "Step", "RUN - metric" and its __MIN/__MAX columns."""
+    head = '"Step","brisk-pond-1 - train/loss","brisk-pond-1 - train/loss__MIN",' \
+           '"brisk-pond-1 - train/loss__MAX","brisk-pond-1 - train/learning_rate"\n'
+    path = write(tmp_path, head + "0,3.0,3.0,3.0,1e-3\n5,,,,1e-3\n10,2.5,2.5,2.5,5e-4\n")
+    curve = read_curve(path)
+    assert curve.loss_col == "brisk-pond-1 - train/loss"
+    assert curve.steps.tolist() == [0, 10] and curve.lrs[7] == pytest.approx(8e-4)
+    two = write(tmp_path, '"Step","a - train/loss","b - train/loss","a - lr"\n0,3,3,1\n'
+                          '1,3,3,1\n', "two.csv")
+    with pytest.raises(InputError, match="'train/loss' of 2 runs .*--loss-col 'a - train/loss'"):
+        read_curve(two)
+    assert read_curve(two, loss_col="b - train/loss").loss.tolist() == [3.0, 3.0]
+
+
+def test_wandb_run_history_json(tmp_path):
+    """``run.history()`` as JSON: records (``pandas=False``, .jsonl) or pandas' columns."""
+    records = [{"_step": 0, "_runtime": 1.0, "train/loss": 3.0, "train/learning_rate": 1e-3},
+               {"_step": 1, "_runtime": 2.0, "train/learning_rate": 1e-3},
+               {"_step": 2, "_runtime": 3.0, "train/loss": 2.8, "train/learning_rate": 5e-4}]
+    pandas = {k: {str(i): r.get(k) for i, r in enumerate(records)} for k in records[0]}
+    pandas = {k: dict(reversed(v.items())) for k, v in pandas.items()}  # the index orders
+    lines = "\n".join(json.dumps(r) for r in records) + "\n"
+    for name, text in [("records.json", json.dumps(records)), ("pandas.json",
+                       json.dumps(pandas)), ("history.jsonl", lines)]:
+        curve = read_curve(write(tmp_path, text, name))
+        assert curve.loss_col == "train/loss", name
+        assert curve.steps.tolist() == [0, 2] and curve.lrs.tolist() == [1e-3, 1e-3, 5e-4]
+
+
+# -- TensorBoard: real event files, written by torch's SummaryWriter ---------------------------
+
+
+def tensorboard_run(folder, losses: dict, lr: float = 1e-3):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(folder))
+    for step, loss in losses.items():
+        writer.add_scalar("train/loss", loss, step)
+        writer.add_scalar("train/learning_rate", lr, step)
+    writer.close()
+    return folder
+
+
+def test_tensorboard_event_file_and_log_folder(tmp_path):
+    run = tensorboard_run(tmp_path / "logs", {0: 3.0, 10: 2.5, 20: 2.25})
+    (event_file,) = run.iterdir()
+    for path in (event_file, run):
+        curve = read_curve(path)
+        assert curve.steps.tolist() == [0, 10, 20] and curve.loss_col == "train/loss"
+        assert curve.loss.tolist() == [3.0, 2.5, 2.25] and curve.lrs.size == 21
+
+
+def test_tensorboard_restart_continues_and_newest_run_wins(tmp_path):
+    """A restart from step 10 replaces the steps from 10 on (with a warning that steps
+    overlap); of several runs in a folder the newest is read (with a warning)."""
+    logs = tmp_path / "logs"
+    tensorboard_run(logs / "a", {0: 3.0, 10: 2.6, 20: 2.4})
+    tensorboard_run(logs / "a", {10: 2.5, 30: 2.2})  # resumed at step 10: a second file
+    with pytest.warns(UserWarning, match="event files whose steps overlap"):
+        curve = read_curve(logs / "a")
+    assert curve.steps.tolist() == [0, 10, 30] and curve.loss == pytest.approx([3.0, 2.5, 2.2])
+    tensorboard_run(logs / "b", {0: 4.0, 5: 3.5})
+    with pytest.warns(UserWarning, match=r"2 TensorBoard runs; read the newest, .*b \(not "):
+        curve = read_curve(logs)
+    assert curve.steps.tolist() == [0, 5]
+
+
+def test_tensorboard_folder_without_events_or_scalars(tmp_path):
+    with pytest.raises(InputError, match="a folder without TensorBoard event files"):
+        read_curve(tmp_path)
+    garbage = write(tmp_path, "not an event file", "events.out.tfevents.1.host")
+    with pytest.raises(InputError, match="no scalars in the TensorBoard event file"):
+        read_curve(garbage)
+
+
 def test_tensorboard_without_the_package_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    for name in [m for m in sys.modules if m.split(".")[0] == "tensorboard"] + ["tensorboard"]:
+        monkeypatch.setitem(sys.modules, name, None)
     path = write(tmp_path, "", "events.out.tfevents.123.host")
-    with pytest.raises(ValueError, match=r"pip install 'lrsched\[tensorboard\]'"):
+    with pytest.raises(InputError, match=r"pip install 'lrsched-toolkit\[tensorboard\]'"):
         read_curve(path)

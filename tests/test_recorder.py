@@ -7,7 +7,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from lrsched import GradNormRecorder
-from lrsched.refinement import load_norms
+from lrsched.refinement import read_norms
 
 STEPS = 12
 
@@ -31,15 +31,17 @@ def grad_norm(model, p: float) -> float:
     return float(torch.cat([q.grad.flatten() for q in model.parameters()]).double().norm(p))
 
 
-def train(make_opt, steps=STEPS, scaler=None, nan_at=None, **recorder_kw):
-    """A plain training loop; returns (recorded norms, norms the loop saw before each step)."""
+def train(make_opt, steps=STEPS, scaler=None, nan_at=None, loop_step=False, **recorder_kw):
+    """A plain training loop; returns (recorder, norms the loop saw before each step).
+    ``loop_step``: the recorder numbers the steps by the loop's counter."""
     model = make_model()
     opt = make_opt(model.parameters())
-    rec = GradNormRecorder(opt, **recorder_kw)
+    i = 0
+    rec = GradNormRecorder(opt, step=(lambda: i) if loop_step else None, **recorder_kw)
     seen = []
-    for step in range(steps):
+    for i in range(steps):  # the recorder reads i
         opt.zero_grad()
-        loss = loss_fn(model, step) * (float("nan") if step == nan_at else 1.0)
+        loss = loss_fn(model, i) * (float("nan") if i == nan_at else 1.0)
         if scaler is None:
             loss.backward()
             seen.append(grad_norm(model, 1 if rec.norm == "l1" else 2))
@@ -98,23 +100,31 @@ def test_params_without_grads_and_several_groups():
 
 @pytest.mark.parametrize("make_opt", [sgd, adam, lambda p: adam(p, fused=True)],
                          ids=["sgd", "adam", "fused-adam"])
-def test_grad_scaler_norms_are_unscaled_and_skipped_steps_not_recorded(make_opt):
+def test_grad_scaler_norms_are_unscaled_and_skipped_steps_keep_their_numbers(make_opt):
+    """GradScaler skips step 4: no norm for it, and norm i stays the norm of steps[i]
+    (counted by optimizer.step() calls for a fused optimizer, which GradScaler calls on a
+    skipped step; by the step function for the others, which it does not call)."""
     plain, _ = train(make_opt)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 12)
     scaled, _ = train(make_opt, scaler=scaler)
     np.testing.assert_allclose(scaled.norms, plain.norms, rtol=1e-6)
+    assert scaled.steps.tolist() == list(range(STEPS))
+    fused = getattr(make_opt([torch.nn.Parameter(torch.zeros(1))]), "_step_supports_amp_scaling",
+                    False)
     skipping, _ = train(make_opt, scaler=torch.amp.GradScaler("cpu", init_scale=2.0 ** 12),
-                        nan_at=4)
-    assert len(skipping.norms) == STEPS - 1
+                        nan_at=4, loop_step=not fused)
+    assert len(skipping.norms) == STEPS - 1 and np.all(np.isfinite(skipping.norms))
+    assert skipping.steps.tolist() == [0, 1, 2, 3, *range(5, STEPS)]
     np.testing.assert_allclose(skipping.norms[:4], plain.norms[:4], rtol=1e-6)
-    assert np.all(np.isfinite(skipping.norms))
 
 
 def test_save_load_state_dict_and_remove(tmp_path):
     rec, _ = train(sgd)
     for name in ["norms.npy", "norms.csv"]:
         rec.save(tmp_path / name)
-        np.testing.assert_array_equal(load_norms(tmp_path / name), rec.norms)
+        record = read_norms(tmp_path / name)
+        np.testing.assert_array_equal(record.norms, rec.norms)
+        np.testing.assert_array_equal(record.steps, rec.steps)
 
     torch.save(rec.state_dict(), tmp_path / "rec.pt")
     model = make_model()
@@ -124,7 +134,7 @@ def test_save_load_state_dict_and_remove(tmp_path):
     np.testing.assert_array_equal(resumed.norms, rec.norms)
     loss_fn(model, 0).backward()
     opt.step()
-    assert len(resumed.norms) == STEPS + 1
+    assert len(resumed.norms) == STEPS + 1 and resumed.steps[-1] == STEPS
     resumed.remove()
     opt.step()
     assert len(resumed.norms) == STEPS + 1
@@ -159,7 +169,8 @@ def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
 
 
 def test_ddp_ranks_record_the_all_reduced_norm(tmp_path):
-    mp.spawn(_ddp_worker, args=(2, f"file://{tmp_path}/rendezvous", str(tmp_path)), nprocs=2)
+    mp.start_processes(_ddp_worker, args=(2, f"file://{tmp_path}/rendezvous", str(tmp_path)),
+                       nprocs=2, start_method="fork")  # fork: no new interpreters
     (rec0, expected0, local0), (rec1, _, local1) = (np.load(tmp_path / f"rank{r}.npy")
                                                      for r in range(2))
     np.testing.assert_array_equal(rec0, rec1)

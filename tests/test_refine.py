@@ -1,6 +1,7 @@
 """refine(): the paper's closed form, its properties, the norms files and the CLI."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 import lrsched
 from lrsched.cli import main
-from lrsched.refinement import MIN_NORMS, load_norms, refine, save_norms, smooth
+from lrsched.errors import InputError
+from lrsched.refinement import MIN_NORMS, load_norms, read_norms, refine, save_norms, smooth
 
 positive_norms = st.lists(st.floats(1e-300, 1e300), min_size=MIN_NORMS, max_size=300)
 
@@ -100,6 +102,9 @@ def test_median_filter_reflects_at_the_ends():
     ([1.0] * 3, "only 3 norms"),
     (np.ones((20, 2)), "1-D"),
     (["a"] * 20, "list of numbers"),
+    ([1.0 + 1j] * 20, "norms must be real numbers, got complex128 values"),
+    ([True] * 20, "norms must be real numbers, got bool values"),
+    ([[1.0], [1.0, 2.0]] * 10, "list of numbers"),
 ])
 def test_unusable_norms_are_a_one_line_error(norms, message):
     with pytest.raises(ValueError, match=r"^[^\n]*$") as err:
@@ -116,23 +121,84 @@ def test_bad_arguments_are_an_error(kwargs, message):
         refine(np.ones(20), **kwargs)
 
 
+def test_steps_skipped_by_the_record_are_filled_in():
+    g = 1.0 + np.arange(40.0)
+    kept = np.delete(np.arange(40), [5, 6, 20])
+    np.testing.assert_array_equal(refine(g[kept], "sgd", smoothing=0, steps=kept).values,
+                                  refine(g, "sgd", smoothing=0).values)
+    with pytest.raises(InputError, match=r"steps\[1\] = 0 does not come after"):
+        refine(g[:12], steps=[0] * 12)
+
+
 @pytest.mark.parametrize("name", ["norms.npy", "norms.csv"])
-def test_norms_files_round_trip(tmp_path, name):
+def test_norms_files_round_trip_with_their_steps(tmp_path, name):
     norms = np.random.default_rng(2).random(37) + 1e-3
-    save_norms(tmp_path / name, norms)
+    steps = np.delete(np.arange(40), [3, 17, 18])
+    save_norms(tmp_path / name, norms, steps)
+    record = read_norms(tmp_path / name)
+    np.testing.assert_array_equal(record.norms, norms)
+    np.testing.assert_array_equal(record.steps, steps)
     np.testing.assert_array_equal(load_norms(tmp_path / name), norms)
     assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
-def test_csv_norms_read_by_column_name_or_last_column(tmp_path):
+def test_csv_norms_read_by_column_name_or_the_only_column(tmp_path):
     (tmp_path / "a.csv").write_text("norm,step\n2.5,0\n3.5,1\n")
     (tmp_path / "b.csv").write_text("1.5\n2.5\n")
+    (tmp_path / "c.csv").write_bytes("step,g\n0,4.5\n2,5.5\n".encode("utf-8-sig"))
     np.testing.assert_array_equal(load_norms(tmp_path / "a.csv"), [2.5, 3.5])
     np.testing.assert_array_equal(load_norms(tmp_path / "b.csv"), [1.5, 2.5])
+    record = read_norms(tmp_path / "c.csv")
+    assert record.column == "g" and record.steps.tolist() == [0, 2]
+
+
+def test_a_harness_curve_gives_the_grad_norm_of_the_kind(tmp_path):
+    path = tmp_path / "curve.csv"
+    path.write_text("step,lr,train_loss,val_loss,grad_norm_l2,grad_norm_l1,tokens,seconds\n"
+                    + "".join(f"{i},0.001,3.0,,{i + 1},{10 * (i + 1)},{64 * i},0.{i}\n"
+                              for i in range(12)))
+    adam, sgd = read_norms(path, kind="adam"), read_norms(path, kind="sgd")
+    assert adam.column == "grad_norm_l1" and adam.norms[0] == 10.0
+    assert sgd.column == "grad_norm_l2" and sgd.norms[0] == 1.0
+    assert read_norms(path, column="tokens").norms[1] == 64.0
+    with pytest.raises(InputError, match="which column holds the norms?.*--norm-col"):
+        read_norms(path)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.save(p, np.full(20, 1 + 2j)), "got complex128 values"),
+    (lambda p: np.save(p, np.ones(20, dtype=bool)), "got bool values"),
+    (lambda p: np.save(p, np.array([object()] * 20), allow_pickle=True), "allow_pickle"),
+    (lambda p: p.write_bytes(b"\x93NUMPY garbage"), "cannot read norms from"),
+])
+def test_unusable_npy_files(tmp_path, make, message):
+    path = tmp_path / "norms.npy"
+    make(path)
+    with pytest.raises(InputError, match=message) as info:
+        load_norms(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2\n3,4\n", "no header line to say which column holds the norms"),
+    ("step,norm,norm\n" + "0,1,1\n" * 12, "column 'norm' appears 2 times"),
+    ("step,norm\n" + "".join(f"{i},{i + 1}\n" for i in range(11)) + "11,x\n",
+     "row 13, column 'norm': 'x' is not a number"),
+    ("step,norm\n" + "".join(f"{i % 6},1\n" for i in range(12)), "steps[6] = 0 does not come"),
+    ("", "empty file"),
+])
+def test_unusable_csv_files(tmp_path, text, message):
+    path = tmp_path / "norms.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_norms(path)
 
 
 def test_import_lrsched_stays_light_and_refine_is_the_function():
-    code = ("import sys, lrsched; assert 'torch' not in sys.modules and 'scipy' not in sys.modules;"
+    """numpy only: no torch, scipy or scikit-learn until a name that needs them is used.
+    (The one interpreter started for it: sys.modules here holds everything already.)"""
+    code = ("import sys, lrsched; heavy = {'torch', 'scipy', 'sklearn'} & set(sys.modules);"
+            "assert not heavy, heavy;"
             "f = lrsched.refine; import lrsched.refinement; assert lrsched.refine is f;"
             "assert callable(f) and 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -153,8 +219,8 @@ def test_cli_prints_a_summary_and_writes_json_and_plot(norms_csv, tmp_path, caps
     assert main(["refine", str(norms_csv), "--kind", "sgd", "--steps", "2000",
                  "--out", str(out), "--plot", str(plot)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == ("refined sgd schedule for 2000 steps from 400 norms "
-                        "(median filter over 41 norms)")
+    assert lines[0] == (f"refined sgd schedule for 2000 steps from 400 norms in column norm "
+                        f"of {norms_csv} (median filter over 41 steps)")
     assert lines[2].split()[0] == "step" and lines[2].split()[-1] == "1999"
     assert lines[3].split()[0] == "refined" and lines[3].split()[-1] == "0.000"
     schedule = lrsched.Schedule.from_dict(json.loads(out.read_text()))
@@ -172,8 +238,14 @@ def test_cli_prints_a_summary_and_writes_json_and_plot(norms_csv, tmp_path, caps
     (["{dir}/bad.csv", "--kind", "sgd", "--steps", "0"], "--steps"),
     (["{dir}/bad.csv", "--kind", "sgd", "--smoothing", "-1"], "--smoothing"),
     (["{dir}/norms.csv", "--kind", "sgd", "--out", "/no/such/folder/s.json"], "does not exist"),
+    (["{dir}/norms.csv", "--kind", "sgd", "--out", "{dir}/norms.csv"], "is also an input"),
+    (["{dir}/norms.csv", "--kind", "sgd", "--plot", "{dir}/p.txt"], ".txt is not a picture"),
+    (["{dir}/norms.csv", "--kind", "sgd", "--norm-col", "g"], "no column 'g' in the header"),
+    (["{dir}", "--kind", "sgd"], "norms files are .npy or .csv"),
+    (["{dir}/dir.csv", "--kind", "sgd"], "is a folder, not a file"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, norms_csv, capsys, args, message):
+    (tmp_path / "dir.csv").mkdir()
     (tmp_path / "bad.csv").write_text("step,norm\n" + "".join(
         f"{i},{'nan' if i == 2 else 1.0}\n" for i in range(20)))
     try:
@@ -182,3 +254,4 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, norms_csv, capsys, args, 
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "dir.csv", "norms.csv"]

@@ -19,6 +19,8 @@ from scipy.ndimage import median_filter
 from scipy.optimize import minimize_scalar
 from scipy.signal import savgol_filter
 
+from lrsched.errors import InputError
+
 MIN_SMOOTH = 10  # fewer points than this (validation losses) are fitted as they are
 OUTLIER_Z = 3.0  # a point further than this many robust SDs from the local median is an outlier
 
@@ -109,13 +111,15 @@ class MomentumForecast:
     alone: shared (L0, A, α) across trials would make the forecast fall monotonically in
     η, as the law has no term for the noise or instability of a large LR, so it cannot
     rank LRs by itself. ``lam`` is fixed (the paper's 0.999): a few hundred points of
-    one constant-LR segment cannot pin it down.
+    one constant-LR segment cannot pin it down. ``starts``: starting points of the fit;
+    one, from the law's own guess, recovers a law-made trial exactly in a fraction of a
+    second, where each further start costs seconds.
     """
 
-    def __init__(self, lam: float = 0.999):
+    def __init__(self, lam: float = 0.999, starts: int = 1):
         from lrsched.laws import MomentumLaw
 
-        self.law = MomentumLaw(lam=lam)
+        self.law, self.starts = MomentumLaw(lam=lam), starts
 
     def __call__(self, trial: TrialCurve) -> float:
         from lrsched.curves import Curve
@@ -130,7 +134,8 @@ class MomentumForecast:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = self.law.fit([Curve(steps[keep], y[keep], lrs)], first_step=0)
+                fit = self.law.fit([Curve(steps[keep], y[keep], lrs)], first_step=0,
+                                   starts=self.starts)
         except (FitError, ValueError):
             return float(y[-1])  # too few usable points to extrapolate: the last loss
         return float(fit.predict(lrs, [lrs.size - 1])[0])
@@ -145,5 +150,5 @@ def as_forecaster(forecaster):
         return forecaster
     if forecaster in FORECASTERS:
         return FORECASTERS[forecaster]()
-    raise ValueError(f"forecaster={forecaster!r} is unknown; use one of "
+    raise InputError(f"forecaster={forecaster!r} is unknown; use one of "
                      f"{', '.join(FORECASTERS)} or a callable (TrialCurve) -> float")

@@ -25,6 +25,7 @@ import torch
 
 from lrsched.autolrs import bo
 from lrsched.autolrs.forecast import TrialCurve, as_forecaster
+from lrsched.errors import InputError
 from lrsched.files import json_ready
 from lrsched.scheduler import set_lrs
 from lrsched.schedules import Schedule, tabulated
@@ -73,7 +74,7 @@ class AutoLRS:
         _require_extra()
         lo, hi = (float(x) for x in lr_range)
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
-            raise ValueError(f"lr_range={tuple(lr_range)} is invalid: give (low, high) with "
+            raise InputError(f"lr_range={tuple(lr_range)} is invalid: give (low, high) with "
                              "0 < low < high, e.g. (1e-4, 1e-1)")
         tau_max = 8 * tau if tau_max is None else tau_max
         _check_int("trials", trials, 1)
@@ -81,15 +82,15 @@ class AutoLRS:
         _check_int("tau", tau, 1)
         _check_int("tau_max", tau_max, 1)
         if tau_trial >= tau:
-            raise ValueError(f"tau_trial={tau_trial} must be shorter than tau={tau}: a trial "
+            raise InputError(f"tau_trial={tau_trial} must be shorter than tau={tau}: a trial "
                              "looks a few steps ahead of the tau steps it forecasts")
         if tau_max < tau:
-            raise ValueError(f"tau_max={tau_max} must be at least tau={tau}")
+            raise InputError(f"tau_max={tau_max} must be at least tau={tau}")
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         base_lr = float(optimizer.param_groups[0]["initial_lr"])
         if not base_lr > 0:
-            raise ValueError(f"the optimizer's lr is {base_lr}; build it with lr > 0 (the "
+            raise InputError(f"the optimizer's lr is {base_lr}; build it with lr > 0 (the "
                              "schedule AutoLRS finds is a multiple of that LR)")
         self.model, self.optimizer, self.train_step = model, optimizer, train_step
         self.val_loss, self.kappa, self.seed = val_loss, kappa, seed
@@ -136,7 +137,7 @@ class AutoLRS:
             tau_trial, tau = tau_trial // 2, tau // 2
         cost = k * tau_trial + tau
         if cost > remaining:
-            raise ValueError(f"{remaining} steps left is less than one stage ({k} trials x "
+            raise InputError(f"{remaining} steps left is less than one stage ({k} trials x "
                              f"{tau_trial} steps + tau={tau}); raise total_steps or lower "
                              "trials, tau_trial or tau")
         if remaining - cost < k * first[0] + first[1]:
@@ -145,7 +146,7 @@ class AutoLRS:
 
     def _stage(self, batches, tau_trial: int, tau: int) -> None:
         stage = len(self.stages)
-        mark = (len(self.history), self._rng.bit_generator.state)
+        mark = (len(self.history), self._rng.bit_generator.state, self.steps_used)
         snapshot = Snapshot(self.model, self.optimizer, path=self._snapshot_file())
         use_val = self.val_loss is not None and tau_trial >= self.config["tau_max"] / 10
         self._where = "validation loss at the stage start"
@@ -168,8 +169,10 @@ class AutoLRS:
                 raise
             raise RuntimeError(
                 f"AutoLRS stage {stage}, {self._where}: {type(exc).__name__}: {exc} (model, "
-                f"optimizer and random state are back at the start of stage {stage}; "
-                "run() again resumes from there)") from exc
+                f"optimizer and random state are back at the start of stage {stage}; the "
+                f"{self.steps_used - mark[2]} steps it took still count in steps_used, and "
+                f"batches_used={self.batches_used}: run() again starts stage {stage} over on "
+                "the batches that follow)") from exc
         finally:
             if self.snapshot_path is not None:
                 os.remove(self._snapshot_file())
@@ -258,7 +261,7 @@ class AutoLRS:
             self._where = f"{label}, step {j}"
             batch = next(batches, _END)
             if batch is _END:
-                raise ValueError(f"the batches ran out after {self.batches_used}; give an "
+                raise InputError(f"the batches ran out after {self.batches_used}; give an "
                                  "endless iterator (e.g. itertools.cycle) or more batches")
             self.batches_used += 1
             loss = _mean_over_ranks(float(self.train_step(batch)))
@@ -294,7 +297,7 @@ class AutoLRS:
         ``batches`` range of the stream) reproduces the searched run's parameters exactly.
         """
         if not self.stages:
-            raise ValueError("no stage has run yet; call run() first")
+            raise InputError("no stage has run yet; call run() first")
         steps, values = [], []
         for s in self.stages:
             ends = sorted({s["steps"][0], s["steps"][1] - 1})
@@ -313,11 +316,11 @@ class AutoLRS:
     def load_state_dict(self, state: dict) -> None:
         """Resume from ``state_dict()``; the search must be built with the same settings."""
         if state.get("version") != VERSION:
-            raise ValueError(f"search state version {state.get('version')!r}; this lrsched "
+            raise InputError(f"search state version {state.get('version')!r}; this lrsched "
                              f"reads version {VERSION}")
         for key in _CONFIG:
             if state["config"][key] != self.config[key]:
-                raise ValueError(f"the saved search has {key}={state['config'][key]}, this one "
+                raise InputError(f"the saved search has {key}={state['config'][key]}, this one "
                                  f"{self.config[key]}; build AutoLRS with the same settings")
         self._size = tuple(state["size"])
         self.steps_used, self.batches_used = state["steps_used"], state["batches_used"]
@@ -348,7 +351,7 @@ _END = object()
 
 def _check_int(name: str, value, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is invalid; give a whole number >= {minimum}")
+        raise InputError(f"{name}={value!r} is invalid; give a whole number >= {minimum}")
 
 
 def _require_extra() -> None:
@@ -358,7 +361,7 @@ def _require_extra() -> None:
                if importlib.util.find_spec(name) is None]
     if missing:
         raise ModuleNotFoundError(f"AutoLRS needs scikit-learn (missing: {', '.join(missing)}"
-                                  "); install it with: pip install 'lrsched[autolrs]'",
+                                  "); install it with: pip install 'lrsched-toolkit[autolrs]'",
                                   name=missing[0])
 
 

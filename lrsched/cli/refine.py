@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from lrsched.cli.types import positive_int
-from lrsched.files import atomic_path
-from lrsched.refinement import filter_width, load_norms, refine, refine_figure
+from lrsched.files import atomic_path, check_outputs
+from lrsched.refinement import filter_width, read_norms, refine, refine_figure
 
 _FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
@@ -30,11 +30,15 @@ def register(sub) -> None:
                        description="Refine a schedule from the gradient norms of a run "
                                    "(Defazio et al. 2023): eta_t ~ w_t * sum_{p>t} w_p, "
                                    "w = norm^-1 (adam, l1 norms) or norm^-2 (sgd, l2 norms).")
-    p.add_argument("norms", help="norms file: .npy, or .csv (a 'norm' column, else the last)")
+    p.add_argument("norms", help="norms file: .npy, or .csv (GradNormRecorder.save's "
+                                 "step,norm; a harness curve.csv reads its grad norm)")
     p.add_argument("--kind", required=True, choices=["adam", "sgd"],
                    help="adam: l1 norms of an Adam-type optimizer; sgd: l2 norms")
+    p.add_argument("--norm-col", metavar="NAME",
+                   help="CSV column of the norms (default: 'norm', else a harness curve's "
+                        "grad_norm_l1 for adam, grad_norm_l2 for sgd)")
     p.add_argument("--steps", type=positive_int,
-                   help="steps of the refined run (default: one per norm)")
+                   help="steps of the refined run (default: those the norms span)")
     p.add_argument("--smoothing", type=fraction, default=0.1,
                    help="median filter width as a fraction of the run (default 0.1)")
     p.add_argument("--out", help="write the schedule here as JSON (Schedule.from_dict reads it)")
@@ -43,9 +47,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    norms = load_norms(args.norms)
-    schedule = refine(norms, args.kind, args.steps, args.smoothing)
-    print(summary(schedule, len(norms), args.kind, args.smoothing))
+    check_outputs(inputs=[args.norms], files=[args.out], figures=[args.plot])
+    record = read_norms(args.norms, args.norm_col, args.kind)
+    schedule = refine(record.norms, args.kind, args.steps, args.smoothing, record.steps)
+    source = f"column {record.column} of {args.norms}" if record.column else args.norms
+    span = int(record.steps[-1] - record.steps[0]) + 1  # the steps the filter runs over
+    print(summary(schedule, len(record.norms), span, args.kind, args.smoothing, source))
     if args.out:
         with atomic_path(args.out) as tmp:
             tmp.write_text(json.dumps(schedule.to_dict()) + "\n")
@@ -53,13 +60,15 @@ def run(args) -> int:
     if args.plot:
         from lrsched.plot import save_figure
 
-        save_figure(refine_figure(norms, args.kind, args.steps, args.smoothing,
-                                  title=f"refined from {args.norms}"), args.plot)
+        save_figure(refine_figure(record.norms, args.kind, args.steps, args.smoothing,
+                                  title=f"refined from {args.norms}", steps=record.steps),
+                    args.plot)
         print(f"wrote {args.plot}")
     return 0
 
 
-def summary(schedule, n_norms: int, kind: str, smoothing: float) -> str:
+def summary(schedule, n_norms: int, span: int, kind: str, smoothing: float,
+            source: str) -> str:
     """What came out: the run, where the peak is, and the multiplier across the run
     next to linear decay's."""
     n = schedule.total_steps
@@ -72,8 +81,8 @@ def summary(schedule, n_norms: int, kind: str, smoothing: float) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     table = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join([
-        f"refined {kind} schedule for {n} steps from {n_norms} norms "
-        f"(median filter over {filter_width(n_norms, smoothing)} norms)",
+        f"refined {kind} schedule for {n} steps from {n_norms} norms in {source} "
+        f"(median filter over {filter_width(span, smoothing)} steps)",
         f"peak at step {peak} ({peak / (n - 1):.0%} of the run); "
         f"mean multiplier {values.mean():.3f} (linear decay: 0.500)",
         *table,

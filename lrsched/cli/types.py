@@ -5,23 +5,31 @@ from __future__ import annotations
 import argparse
 import math
 
+from lrsched.curves import MAX_STEPS
 
-def whole_number(minimum: int):
-    """An argparse type accepting whole numbers of steps >= ``minimum``."""
+
+def whole_number(minimum: int, maximum: int | None = None):
+    """An argparse type accepting whole numbers of steps in ``minimum..maximum``
+    (written as ``400`` or ``4e2``)."""
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
+            number = float(text)
+            value = int(number) if number == int(number) else None
+        except (ValueError, OverflowError):
+            value = None
+        if value is None or value < minimum:
             raise argparse.ArgumentTypeError(
                 f"expected a whole number of steps >= {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(
+                f"{text} steps is more than lrsched runs or shows; give at most {maximum:,}")
         return value
     return parse
 
 
-positive_int = whole_number(1)
-non_negative_int = whole_number(0)
+# Bounded, so that no option asks for more steps than one call can evaluate.
+positive_int = whole_number(1, MAX_STEPS)
+non_negative_int = whole_number(0, MAX_STEPS)
 
 
 def positive_float(text: str) -> float:

