@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lrsched
 from lrsched.laws import MomentumLaw, MultiPowerLaw
 from lrsched.laws import multipower as mp
 from lrsched.laws.base import warmup_end
@@ -186,3 +187,15 @@ def test_the_power_law_term_is_in_the_lr_area(law):
     values = {**MOM, **MPL}
     power = law.basis(values, law.prepare(lrs, steps))["A"]
     np.testing.assert_allclose(power, np.cumsum(eta)[steps] ** -values["alpha"], rtol=1e-12)
+
+
+def test_multipower_long_runs_stay_finite_without_warnings():
+    """A 240,000-step cosine: block means of many tiny drops once rounded outside their
+    block (negative distances, NaN losses and a log1p RuntimeWarning)."""
+    import warnings
+
+    lrs = 3e-4 * lrsched.cosine(total_steps=240_000, warmup=2160)(np.arange(240_000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = MultiPowerLaw().predict(MPL, lrs, np.arange(2200, 240_000, 97))
+    assert np.all(np.isfinite(loss)) and np.all(np.diff(loss) < 0)

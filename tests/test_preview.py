@@ -55,7 +55,7 @@ def test_preview_reads_a_schedule_json(tmp_path, capsys):
     (["preview", "/no/such/schedule.json"], "No such file"),
     (["preview", "tabulated:values=[]"], "values must be a non-empty list"),
     (["preview", "join:parts=[(constant),(constant)],boundaries=[]"], "one fewer than the parts"),
-    (["preview", "constant", "--steps", "1e12"], "more than a preview shows"),
+    (["preview", "constant", "--steps", "1e12"], "more than lrsched runs or shows"),
     (["preview", "cosine:total_steps=1e12"], "cosine runs 1,000,000,000,000 steps, more than a "
                                              "preview shows"),
     (["preview", "cosine:total_steps=1e18"], "more steps than a schedule may hold"),

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-
 import numpy as np
 
-from lrsched.cli.types import positive_float
-from lrsched.errors import InputError
+from lrsched.cli.types import load_schedule, positive_float, whole_number
+from lrsched.files import check_outputs
 from lrsched.plot import preview_length
-from lrsched.schedules import MAX_PREVIEW_STEPS, Schedule, from_spec
-
-
-def preview_steps(text: str) -> int:
-    """``--steps``: a whole number of steps (``1e6`` too), 1 to MAX_PREVIEW_STEPS."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 1 and value == int(value)):
-        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 1, got {text!r}")
-    if value > MAX_PREVIEW_STEPS:
-        raise argparse.ArgumentTypeError(f"{text} steps is more than a preview shows; give "
-                                         f"at most {MAX_PREVIEW_STEPS:,}")
-    return int(value)
+from lrsched.schedules import MAX_PREVIEW_STEPS, Schedule
 
 
 def register(sub) -> None:
@@ -34,7 +16,7 @@ def register(sub) -> None:
                                    "'wsd:total_steps=10000,warmup=500,decay_steps=2000'.")
     p.add_argument("spec", help="schedule spec (NAME or NAME:key=value,...), or a .json file "
                                 "holding a schedule dict (as `lrsched refine --out` writes)")
-    p.add_argument("--steps", type=preview_steps,
+    p.add_argument("--steps", type=whole_number(1, MAX_PREVIEW_STEPS),
                    help="steps to show (default: the run, or enough to show the schedule's "
                         "shape)")
     p.add_argument("--peak-lr", type=positive_float, help="peak LR, to show LRs")
@@ -42,20 +24,8 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def load_schedule(text: str) -> Schedule:
-    """A schedule from a spec string, or from a JSON file holding its dict."""
-    if not text.endswith(".json"):
-        return from_spec(text)
-    with open(text) as f:
-        try:
-            return Schedule.from_dict(json.load(f))
-        except RecursionError:
-            raise InputError(f"{text}: nests too deep to be a schedule; flatten it") from None
-        except ValueError as exc:  # InputError, and JSONDecodeError
-            raise InputError(f"{text}: {exc}") from None
-
-
 def run(args) -> int:
+    check_outputs(inputs=[args.spec], figures=[args.out])
     schedule = load_schedule(args.spec)
     if args.out:
         from lrsched.plot import save_figure, schedule_figure

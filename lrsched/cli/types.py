@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 from lrsched.curves import MAX_STEPS
+from lrsched.errors import InputError
 
 
 def whole_number(minimum: int, maximum: int | None = None):
@@ -40,3 +42,19 @@ def positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
+
+
+def load_schedule(text: str):
+    """A schedule from a spec string, or from a .json file holding its dict (as
+    ``lrsched refine --out`` and ``lrsched optimize --out`` write)."""
+    from lrsched.schedules import Schedule, from_spec
+
+    if not text.endswith(".json"):
+        return from_spec(text)
+    with open(text, encoding="utf-8") as f:
+        try:
+            return Schedule.from_dict(json.load(f))
+        except RecursionError:
+            raise InputError(f"{text}: nests too deep to be a schedule; flatten it") from None
+        except ValueError as exc:  # InputError, and JSONDecodeError
+            raise InputError(f"{text}: {exc}") from None

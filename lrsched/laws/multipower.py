@@ -84,9 +84,15 @@ class _Changes:
             sums = np.diff(self.prefix[edges], axis=1)  # per block: drops, *log eta, *before
             w = sums[..., 0]
             safe = np.where(w != 0, w, 1.0)
+            # a mean lies within its block: clipped there, rounding in the prefix sums of
+            # many tiny drops cannot move it outside (a negative distance, a NaN in G)
+            first, last = edges[:, :-1], np.maximum(edges[:, 1:] - 1, edges[:, :-1])
+            ends = self.log_eta[first], self.log_eta[last]
             weight.append(w)
-            log_eta.append(sums[..., 1] / safe)
-            dist.append(cum_t[:, None] - sums[..., 2] / safe)
+            log_eta.append(np.clip(sums[..., 1] / safe, np.minimum(*ends) - 2 * BLOCK_WIDTH,
+                                   np.maximum(*ends) + 2 * BLOCK_WIDTH))
+            before = np.clip(sums[..., 2] / safe, self.before[first], self.before[last])
+            dist.append(cum_t[:, None] - np.where(w != 0, before, 0.0))
         return [np.concatenate(a, axis=1) for a in (weight, log_eta, dist)]
 
 
