@@ -23,6 +23,7 @@ import numpy as np
 from lrsched.errors import InputError
 from lrsched.files import is_number
 
+MAX_LOSS = 1e6  # larger 'losses' are perplexities or mistakes: the laws model losses
 MAX_STEPS = 10**7  # the longest run read: its per-step LRs take 80 MB
 # Column (key, tag) names looked for, in order, when none is given: lrsched's own and the
 # harness's, then what W&B, the HF Trainer and Lightning log.
@@ -57,6 +58,10 @@ class Curve:
             raise InputError(f"{self.name}: steps must be >= 0 and strictly increasing")
         if not np.all(np.isfinite(loss) & (loss > 0)):
             raise InputError(f"{self.name}: losses must be finite and > 0")
+        if loss.max() > MAX_LOSS:
+            raise InputError(f"{self.name}: a loss of {loss.max():g} is past the {MAX_LOSS:g} "
+                             "the laws model; give the loss itself (in nats), not a scaled "
+                             "or exponentiated one")
         if steps[-1] >= self.lrs.size:
             raise InputError(f"{self.name}: loss at step {steps[-1]} but LRs only for steps "
                              f"0..{self.lrs.size - 1}")

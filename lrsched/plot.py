@@ -1,4 +1,5 @@
-"""Pictures of schedules (matplotlib, imported only when a picture is asked for)."""
+"""Every picture lrsched draws: schedules, fitted laws and their predictions (matplotlib,
+imported only when a picture is asked for)."""
 
 from __future__ import annotations
 
@@ -102,6 +103,53 @@ def schedule_png(schedule: Schedule, steps: int | None = None,
     buf = io.BytesIO()
     schedule_figure(schedule, steps, peak_lr).savefig(buf, format="png", dpi=100)
     return buf.getvalue()
+
+
+def fit_figure(fit, train, test, level: float = 0.8):
+    """Data (dots), the fit (solid) and predictions of held-out curves (dashed), each with
+    its calibrated ``level`` interval (``Fit.interval``)."""
+    from matplotlib.figure import Figure
+
+    from lrsched.laws.fitting import used_points
+
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    shown = []
+    roles = [(c, "fit") for c in train] + [(c, "held out") for c in test]
+    for i, (curve, role) in enumerate(roles):
+        color = f"C{i % 10}"
+        steps, loss, start = used_points(curve, fit.first_step)
+        grid = np.unique(np.linspace(start, curve.steps[-1], 400).astype(np.int64))
+        pred = fit.predict(curve.lrs, grid)
+        low, high = fit.interval(curve.lrs, grid, level)
+        ax.plot(steps, loss, ".", ms=2.5, color=color)
+        ax.plot(grid, pred, "-" if role == "fit" else "--", color=color, lw=1.2,
+                label=f"{os.path.basename(curve.name)} ({role})")
+        ax.fill_between(grid, low, high, color=color, alpha=0.2, lw=0)
+        shown += [loss, pred]
+    shown = np.concatenate(shown)  # clip the steep first points so the tails are visible
+    ax.set_ylim(shown.min() - 0.01 * np.ptp(shown), np.quantile(shown, 0.97))
+    ax.set(xlabel="step", ylabel="loss", title=f"{fit.law.name} law: data (dots), fit (solid), "
+           f"prediction (dashed), {level:.0%} interval")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def prediction_figure(fit, lrs, steps, title: str, level: float = 0.8):
+    """The loss a fit predicts at ``steps`` for per-step LRs ``lrs``, with its interval."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.add_subplot()
+    few = np.unique(np.linspace(steps[0], steps[-1], 400).astype(np.int64))
+    low, high = fit.interval(lrs, few, level)
+    ax.plot(few, fit.predict(lrs, few), color="C0", lw=1.2, label="predicted loss")
+    ax.fill_between(few, low, high, color="C0", alpha=0.2, lw=0, label=f"{level:.0%} interval")
+    ax.set(xlabel="step", ylabel="loss")
+    ax.set_title(f"{fit.law.name} law: {title}", fontsize=9)
+    ax.legend()
+    return fig
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120, **savefig_kw) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from lrsched.cli import main
+from lrsched.cli.fit_curve import LAW_NAMES
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "curves" / "mpl" / "25M"
 SCHEDULES = {
@@ -84,7 +85,7 @@ def one_line_error(capsys, argv, fragment):
 @pytest.mark.parametrize("name, text, fragment", [
     ("bad.csv", "", "empty file"),
     ("bad.csv", "1,1e-3,3\n", "not a header"),
-    ("bad.csv", "step,lr\n1,1e-3\n", "no column 'loss'"),
+    ("bad.csv", "step,lr\n1,1e-3\n", "no loss column among step, lr"),
     ("bad.csv", "step,lr,loss\n1,1e-3,x\n", "row 2, column 'loss'"),
     ("bad.csv", "step,lr,loss\n5,1e-3,3\n1,1e-3,3\n", "step 1 comes after step 5"),
     ("bad.csv", "step,lr,loss\n1,1e-3,nan\n2,1e-3,nan\n", "no finite loss"),
@@ -184,3 +185,109 @@ def test_predict_hand_edited_fit_file(fitted, tmp_path, capsys, change, fragment
         return
     err = one_line_error(capsys, argv, fragment)
     assert "first modelled step" in fragment or "edited.json" in err
+
+
+def test_fit_curve_reports_the_end_of_the_run_and_the_decisions(tmp_path, capsys):
+    train, opts = curve_args("cosine_24000", "constant_24000", "wsdcon_9")
+    out = tmp_path / "fit.json"
+    assert main(["fit-curve", *train, *opts, "--law", "momentum", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "final_e" in text and "23,921 steps: gap error" in text  # cosine and constant
+    raw = json.loads(out.read_text())
+    (decision,) = raw["decisions"]
+    assert decision["steps"] == 23921 and len(decision["curves"]) == 2
+    assert set(decision) >= {"gap_error", "regret", "kendall_tau", "predicted", "actual"}
+    assert 0 < raw["calibration"] < 0.05 and isinstance(raw["warnings"], list)
+
+
+def test_fit_curve_law_auto_picks_a_law_by_leave_one_curve_out(tmp_path, capsys):
+    train, opts = curve_args("cosine_24000", "constant_24000", "wsdcon_9")
+    out = tmp_path / "fit.json"
+    assert main(["fit-curve", *train, *opts, "--law", "auto", "--json", str(out)]) == 0
+    from lrsched.laws import LAWS
+
+    assert json.loads(out.read_text())["law"] in LAWS
+    assert LAW_NAMES == ("auto", *LAWS)
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--law", "multipower", "--lam", "0.999"], "--lam applies to the momentum law only"),
+    (["--law", "auto", "--warmup", "peak"], "--warmup needs a named law"),
+    (["--peak-lr", "3e-4"], "--peak-lr scales the --schedule specs"),
+])
+def test_fit_curve_refuses_options_it_would_ignore(capsys, extra, fragment):
+    one_line_error(capsys, ["fit-curve", str(DATA / "constant_24000.csv"), *extra], fragment)
+
+
+def test_fit_curve_refuses_a_file_given_twice(capsys):
+    path = str(DATA / "constant_24000.csv")
+    one_line_error(capsys, ["fit-curve", path, "--test", path], "is given twice")
+    one_line_error(capsys, ["fit-curve", path, str(DATA / ".." / "25M" / "constant_24000.csv")],
+                   "is given twice")
+
+
+@pytest.mark.parametrize("text", ["step,lr,loss\n0,1e308,3\n1,1e308,2.9\n2,1e308,2.8\n",
+                                  "step,lr,loss\n" + "".join(f"{i},1e-3,{1e300 / (i + 1)}\n"
+                                                             for i in range(40))],
+                         ids=["lr-1e308", "loss-1e300"])
+def test_fit_curve_absurd_values_do_not_fit(tmp_path, capsys, text):
+    path = tmp_path / "absurd.csv"
+    path.write_text(text)
+    assert main(["fit-curve", str(path), "--law", "momentum", "--first-step", "0"]) in (1, 2)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ("too large to sum" in err or "the laws model" in err)
+
+
+def test_predict_reads_a_schedule_file_and_prints_an_interval(fitted, tmp_path, capsys):
+    import lrsched
+
+    schedule = tmp_path / "wsd.json"
+    schedule.write_text(json.dumps(lrsched.wsd(total_steps=24000, warmup=2160,
+                                               decay_steps=4000).to_dict()))
+    out_csv = tmp_path / "pred.csv"
+    assert main(["predict", str(fitted / "fit.json"), "--schedule", str(schedule),
+                 "--peak-lr", "3e-4", "--csv", str(out_csv)]) == 0
+    assert "80% interval" in capsys.readouterr().out
+    row = list(csv.DictReader(out_csv.open()))[-1]
+    assert float(row["low"]) < float(row["loss"]) < float(row["high"])
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--schedule", "constant", "--schedule", "cosine:total_steps=100"], "given twice"),
+    (["--schedule", "cosine:total_steps=24000,warmup=2160", "--peak-lr", "1e308"],
+     "too large to sum"),
+])
+def test_predict_bad_arguments(fitted, capsys, argv, fragment):
+    argv = ["predict", str(fitted / "fit.json"), *argv]
+    if "--peak-lr" not in argv:
+        argv += ["--peak-lr", "3e-4"]
+    with pytest.raises(SystemExit) if "given twice" in fragment else _no_exit():
+        code = main(argv)
+        assert code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_predict_warns_about_lrs_outside_the_fitted_range(fitted, capsys):
+    assert main(["predict", str(fitted / "fit.json"), "--schedule",
+                 "cosine:total_steps=24000,warmup=2160", "--peak-lr", "1"]) == 0
+    assert "are these LR multipliers?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"A": float("nan")}, "parameter A = nan is outside"),
+    ({"L0": float("inf")}, "parameter L0 = inf is outside"),
+    ({"A": -1e6}, "parameter A = -1e+06 is outside"),
+    ({"lam": 5}, "parameter lam = 5 is outside"),
+])
+def test_predict_refuses_impossible_parameters(fitted, tmp_path, capsys, change, fragment):
+    raw = json.loads((fitted / "fit.json").read_text())
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps({**raw, "params": {**raw["params"], **change}}))
+    one_line_error(capsys, ["predict", str(path), "--schedule",
+                            "cosine:total_steps=24000,warmup=2160", "--peak-lr", "3e-4"], fragment)
+
+
+def _no_exit():
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -219,3 +219,11 @@ def test_fit_predict_and_band_reject_steps_outside_the_lrs(saved, tmp_path):
             method(lrs, [10, 1000])
         with pytest.raises(ValueError, match="step -5 is outside the run"):
             method(lrs, np.array([-5]))
+
+
+def test_a_law_that_cannot_describe_its_curves_is_no_fit():
+    lrs = np.full(2000, 1e-3)
+    steps = np.arange(100, 2000, 20)
+    rising = Curve(steps, np.exp(steps / 300.0), lrs, "rising")  # 1.4 to 760: no loss curve
+    with pytest.raises(FitError, match="misses its own training curves"):
+        MomentumLaw().fit([rising])

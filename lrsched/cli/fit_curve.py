@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
+import os
 import sys
 import time
 import warnings
@@ -12,23 +14,31 @@ from pathlib import Path
 
 import numpy as np
 
-from lrsched.cli.types import non_negative_int, positive_float, positive_int
-from lrsched.plot import save_figure
+from lrsched.cli.types import load_schedule, non_negative_int, positive_float, positive_int
+from lrsched.errors import InputError
+from lrsched.files import check_outputs
+
+LAW_NAMES = ("auto", "momentum", "multipower")  # the names of lrsched.laws.LAWS, and auto
+DEFAULT_LAW = "multipower"
+METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "fit-curve", help="fit a loss-curve law to training runs; score it on held-out runs",
-        description="Fit the momentum or multi-power law jointly to the loss curves TRAIN "
-                    "(CSV step,lr,loss; JSON; TensorBoard events) and score it on --test curves.")
+        description="Fit a loss-curve law jointly to the curves TRAIN (CSV step,lr,loss; "
+                    "JSON; TensorBoard events; W&B exports) and score it on --test curves: "
+                    "the whole curve, its end, and the gaps between runs of equal length.")
     p.add_argument("train", nargs="+", metavar="TRAIN", help="curve files to fit")
     p.add_argument("--test", nargs="+", default=[], metavar="TEST", help="held-out curve files")
-    p.add_argument("--law", choices=("multipower", "momentum"), default="multipower")
-    p.add_argument("--lam", default="fit",
-                   help="momentum law: 'fit' (default), 'grid', or a value in [0.99, 0.9995]")
-    p.add_argument("--warmup", choices=("plain", "peak"), default="plain",
-                   help="warmup LR as logged (default), or as the papers' equations: "
-                        "counted at the peak LR in the annealing term")
+    p.add_argument("--law", choices=LAW_NAMES, default=DEFAULT_LAW,
+                   help=f"the law (default {DEFAULT_LAW}); auto: the one that predicts "
+                        "left-out training curves best")
+    p.add_argument("--lam", help="momentum law only: 'fit' (default), 'grid', or a value "
+                                 "in [0.99, 0.9995]")
+    p.add_argument("--warmup", choices=("plain", "peak"),
+                   help="momentum and multi-power laws: the warmup LR as logged (default), "
+                        "or as the papers' equations: counted at the peak LR")
     p.add_argument("--first-step", type=non_negative_int, metavar="N",
                    help="first step whose loss is used (default: each curve's warmup end)")
     p.add_argument("--starts", type=positive_int, default=3,
@@ -36,42 +46,66 @@ def register(sub) -> None:
     p.add_argument("--schedule", action="append", default=[], metavar="FILE=SPEC",
                    help="per-step LR of FILE from a schedule spec (with --peak-lr); repeatable")
     p.add_argument("--peak-lr", type=positive_float, help="peak LR of the --schedule specs")
-    _column_options(p)
+    p.add_argument("--step-col", help="step column name (default: found by name)")
+    p.add_argument("--lr-col", help="LR column name (default: found by name)")
+    p.add_argument("--loss-col", help="loss column name (default: loss, else val_loss, ...)")
     p.add_argument("--json", metavar="OUT.json", help="write the fit and metrics as JSON")
-    p.add_argument("--plot", metavar="OUT.png", help="draw data, fit and prediction band")
+    p.add_argument("--plot", metavar="OUT.png", help="draw data, fit and prediction interval")
     p.set_defaults(func=run_fit)
 
     q = sub.add_parser(
         "predict", help="predict the loss curve of a schedule from a saved fit",
         description="Predict the per-step loss of a run with schedule SPEC at peak LR X "
-                    "from a fit written by `lrsched fit-curve --json`.")
+                    "from a fit written by `lrsched fit-curve --json`, with its interval.")
     q.add_argument("fit", metavar="FIT.json")
-    q.add_argument("--schedule", required=True, metavar="SPEC", help="schedule spec")
+    q.add_argument("--schedule", required=True, action=_Once, metavar="SPEC",
+                   help="schedule spec, or a schedule .json file")
     q.add_argument("--peak-lr", required=True, type=positive_float)
     q.add_argument("--steps", type=positive_int, help="run length (default: the schedule's)")
-    q.add_argument("--csv", metavar="OUT.csv", help="write step,lr,loss for every step")
-    q.add_argument("--plot", metavar="OUT.png", help="draw the predicted curve and band")
+    q.add_argument("--level", type=_probability, default=0.8,
+                   help="coverage of the interval (default 0.8)")
+    q.add_argument("--csv", metavar="OUT.csv", help="write step,lr,loss,low,high for every step")
+    q.add_argument("--plot", metavar="OUT.png", help="draw the predicted curve and interval")
     q.set_defaults(func=run_predict)
 
 
-def _column_options(p) -> None:
-    p.add_argument("--step-col", default="step", help="step column name (default: step)")
-    p.add_argument("--lr-col", default="lr", help="LR column name (default: lr)")
-    p.add_argument("--loss-col", default="loss", help="loss column name (default: loss)")
+class _Once(argparse.Action):
+    """An option that may be given once: a second one would silently replace the first."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} given twice; give it once (predict one "
+                         "schedule per call)")
+        setattr(namespace, self.dest, values)
+
+
+def _probability(text: str) -> float:
+    value = positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text!r}")
+    return value
 
 
 def _law(args):
-    from lrsched.laws import MomentumLaw, MultiPowerLaw
+    """The law the options name (``None`` for auto), refusing options it does not take."""
+    from lrsched.laws import LAWS
 
-    if args.law == "multipower":
-        return MultiPowerLaw(warmup=args.warmup)
-    lam = args.lam
-    if lam not in ("fit", "grid"):
-        try:
-            lam = float(lam)
-        except ValueError:
-            raise ValueError(f"--lam {lam!r}: give 'fit', 'grid' or a number") from None
-    return MomentumLaw(lam=lam, warmup=args.warmup)
+    given = {k: v for k, v in (("lam", args.lam), ("warmup", args.warmup)) if v is not None}
+    if args.law == "auto":
+        if given:
+            raise InputError(f"--{next(iter(given))} needs a named law; --law auto tries "
+                             "each law with its defaults")
+        return None
+    if "lam" in given:
+        if args.law != "momentum":
+            raise InputError(f"--lam applies to the momentum law only, not --law {args.law}")
+        if given["lam"] not in ("fit", "grid"):
+            try:
+                given["lam"] = float(given["lam"])
+            except ValueError:
+                raise InputError(f"--lam {given['lam']!r}: give 'fit', 'grid' or a "
+                                 "number") from None
+    return LAWS[args.law](**given)
 
 
 def _schedules(args) -> dict:
@@ -81,15 +115,31 @@ def _schedules(args) -> dict:
     for item in args.schedule:
         path, sep, spec = item.partition("=")
         if not sep or not path or not spec:
-            raise ValueError(f"--schedule {item!r}: write it as FILE=SPEC")
+            raise InputError(f"--schedule {item!r}: write it as FILE=SPEC")
+        if Path(path) in out:
+            raise InputError(f"--schedule {path}: given twice; give each file one schedule")
         out[Path(path)] = from_spec(spec)
     if out and args.peak_lr is None:
-        raise ValueError("--schedule gives LR multipliers; add --peak-lr")
+        raise InputError("--schedule gives LR multipliers; add --peak-lr")
+    if args.peak_lr is not None and not out:
+        raise InputError("--peak-lr scales the --schedule specs; give --schedule FILE=SPEC "
+                         "too, or leave --peak-lr out (the LRs then come from the files)")
     known = {Path(f) for f in [*args.train, *args.test]}
     for path in out:
         if path not in known:
-            raise ValueError(f"--schedule {path}: not one of the curve files given")
+            raise InputError(f"--schedule {path}: not one of the curve files given")
     return out
+
+
+def _distinct_files(paths) -> None:
+    """Refuse a file given twice (as two training curves, or as train and test)."""
+    seen = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise InputError(f"{path} is given twice (also as {seen[key]}); give each curve "
+                             "once, as training or as test")
+        seen[key] = path
 
 
 def _read(paths, args, schedules) -> list:
@@ -101,19 +151,16 @@ def _read(paths, args, schedules) -> list:
             for path in paths]
 
 
-def _check_outputs(*paths) -> None:
-    """Fail before the work, not after it, when an output folder is missing."""
-    for path in filter(None, paths):
-        if not Path(path).parent.is_dir():
-            raise ValueError(f"cannot write {path}: folder {Path(path).parent} does not exist; "
-                             "create it first")
+def _warn(command: str, message) -> None:
+    print(f"lrsched {command}: warning: {message}", file=sys.stderr)
 
 
 def run_fit(args) -> int:
-    from lrsched.laws import FitError
+    from lrsched.laws import FitError, calibrate, fit_auto
 
     clock = time.perf_counter()
-    _check_outputs(args.json, args.plot)
+    check_outputs(inputs=[*args.train, *args.test], files=[args.json], figures=[args.plot])
+    _distinct_files([*args.train, *args.test])
     law = _law(args)
     schedules = _schedules(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -121,29 +168,41 @@ def run_fit(args) -> int:
         train = _read(args.train, args, schedules)
         test = _read(args.test, args, schedules)
     for w in caught:
-        print(f"lrsched fit-curve: warning: {w.message}", file=sys.stderr)
+        _warn("fit-curve", w.message)
+    if args.loss_col is None:
+        for curve in train + test:
+            if curve.loss_col != "loss":
+                print(f"{curve.name}: loss from column '{curve.loss_col}' (--loss-col to "
+                      "choose another)")
     try:
-        fit = law.fit(train, first_step=args.first_step, starts=args.starts)
+        fit = (fit_auto(train, args.first_step, args.starts) if law is None
+               else law.fit(train, first_step=args.first_step, starts=args.starts))
+        calibrate(fit, train)
     except FitError as exc:
         print(f"lrsched fit-curve: error: {exc}; no parameters reported (try --starts 10, "
               "or check the curves)", file=sys.stderr)
         return 1
     scores = {c.name: fit.score(c) for c in test}
-    keys = ("r2", "mae", "rmse", "pred_e", "worst_e", "n")
-    mean = ({k: float(np.mean([s[k] for s in scores.values()])) for k in keys}
+    mean = ({k: float(np.mean([s[k] for s in scores.values()])) for k in METRICS}
             if scores else None)
+    decisions = fit.decisions(train + test)
     seconds = time.perf_counter() - clock
-    print(_report(fit, train, test, scores, mean, seconds))
+    print(_report(fit, train, test, scores, mean, decisions, seconds))
+    for message in fit.warnings:
+        _warn("fit-curve", message)
     if args.json:
-        fit.save(args.json, extra={"test": scores, "test_mean": mean, "seconds": seconds})
+        fit.save(args.json, extra={"test": scores, "test_mean": mean, "decisions": decisions,
+                                   "seconds": seconds})
         print(f"wrote {args.json}")
     if args.plot:
-        save_figure(_fit_figure(fit, train, test), args.plot)
+        from lrsched.plot import fit_figure, save_figure
+
+        save_figure(fit_figure(fit, train, test), args.plot)
         print(f"wrote {args.plot}")
     return 0
 
 
-def _report(fit, train, test, scores, mean, seconds) -> str:
+def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
     out = io.StringIO()
     first = ("each curve's warmup end" if fit.first_step is None else f"step {fit.first_step}")
     print(f"{fit.law!r} fitted to {len(train)} curve(s) in {seconds:.2f} s "
@@ -151,105 +210,79 @@ def _report(fit, train, test, scores, mean, seconds) -> str:
     print(f"\n{'param':<8}{'value':>14}  {'stderr':>12}", file=out)
     for name, value in fit.params.items():
         err = fit.stderr[name]
-        err_text = "n/a" if not np.isfinite(err) else ("fixed" if err == 0 else f"{err:.4g}")
-        print(f"{name:<8}{value:>14.6g}  ± {err_text:<12}", file=out)
+        if name in fit.estimated:
+            err_text = f"{err:.4g} (from the {fit.estimated[name]} law)"
+        else:
+            err_text = ("n/a" if not np.isfinite(err) else "fixed" if err == 0
+                        else f"{err:.4g}")
+        print(f"{name:<8}{value:>14.6g}  ± {err_text}", file=out)
     rows = [(c.name, "train", fit.train[c.name], d["first_step"])
             for c, d in zip(train, fit.data)]
-    rows += [(c.name, "test", scores[c.name], _first(fit, c)) for c in test]
+    rows += [(c.name, "test", scores[c.name], None) for c in test]
     if mean:
         rows.append(("mean of test", "", mean, None))
     width = max(len(r[0]) for r in rows) + 2
-    print(f"\n{'file':<{width}}{'role':<6}{'from':>7}{'n':>6}{'r2':>9}{'mae':>9}{'rmse':>9}"
-          f"{'pred_e':>9}{'worst_e':>9}", file=out)
+    print(f"\n{'file':<{width}}{'role':<6}{'from':>7}{'n':>6}{'r2':>9}{'rmse':>9}"
+          f"{'pred_e':>9}{'worst_e':>9}{'final_e':>9}", file=out)
     for name, role, m, start in rows:
         print(f"{name:<{width}}{role:<6}{'' if start is None else start:>7}{m['n']:>6.0f}"
-              f"{m['r2']:>9.4f}{m['mae']:>9.4f}{m['rmse']:>9.4f}{m['pred_e']:>9.5f}"
-              f"{m['worst_e']:>9.5f}", file=out)
+              f"{m['r2']:>9.4f}{m['rmse']:>9.4f}{m['pred_e']:>9.5f}{m['worst_e']:>9.5f}"
+              f"{m['final_e']:>9.5f}", file=out)
+    if fit.calibration is not None:
+        print(f"\nheld-out final-loss error on the training curves: "
+              f"{100 * fit.calibration:.2f}% (sets the width of `predict`'s interval)", file=out)
+    if decisions:
+        print("\nruns of equal length: predicted vs measured final loss, best first", file=out)
+        for d in decisions:
+            print(f"  {d['steps']:,} steps: gap error {d['gap_error']:.3f}, regret "
+                  f"{d['regret']:.4f}, Kendall tau {d['kendall_tau']:.2f}", file=out)
+            for i in np.argsort(d["predicted"]):
+                print(f"    {d['curves'][i]:<{width}}predicted {d['predicted'][i]:.4f}  "
+                      f"measured {d['actual'][i]:.4f}", file=out)
     return out.getvalue().rstrip()
-
-
-def _first(fit, curve) -> int:
-    from lrsched.laws.fitting import used_points
-
-    return used_points(curve, fit.first_step)[2]
-
-
-def _fit_figure(fit, train, test):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = fig.add_subplot()
-    shown = []
-    roles = [(c, "fit") for c in train] + [(c, "held out") for c in test]
-    for i, (curve, role) in enumerate(roles):
-        color = f"C{i % 10}"
-        start = _first(fit, curve)
-        steps = np.unique(np.linspace(start, curve.steps[-1], 400).astype(np.int64))
-        low, high = fit.band(curve.lrs, steps)
-        used = curve.steps >= start
-        ax.plot(curve.steps[used], curve.loss[used], ".", ms=2.5, color=color)
-        shown.append(curve.loss[used])
-        pred = fit.predict(curve.lrs, steps)
-        shown.append(pred)
-        ax.plot(steps, pred, "-" if role == "fit" else "--",
-                color=color, lw=1.2, label=f"{Path(curve.name).name} ({role})")
-        ax.fill_between(steps, low, high, color=color, alpha=0.2, lw=0)
-    shown = np.concatenate(shown)  # clip the steep first points so the tails are visible
-    ax.set_ylim(shown.min() - 0.01 * np.ptp(shown), np.quantile(shown, 0.97))
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(f"{fit.law.name} law: data (dots), fit (solid), prediction (dashed), 95% band")
-    ax.legend(fontsize=7)
-    return fig
 
 
 def run_predict(args) -> int:
     from lrsched.files import atomic_path
     from lrsched.laws import load_fit
     from lrsched.laws.base import first_used_step
-    from lrsched.schedules import from_spec
 
-    _check_outputs(args.csv, args.plot)
+    check_outputs(inputs=[args.fit], files=[args.csv], figures=[args.plot])
     fit = load_fit(args.fit)
-    schedule = from_spec(args.schedule)
+    schedule = load_schedule(args.schedule)
     n = args.steps or schedule.total_steps
     if n is None:
-        raise ValueError(f"schedule {args.schedule!r} has no end; give the run length with --steps")
+        raise InputError(f"schedule {args.schedule!r} has no end; give the run length with "
+                         "--steps")
     lrs = args.peak_lr * np.asarray(schedule(np.arange(n)), dtype=float)
     start = first_used_step(lrs) if fit.first_step is None else fit.first_step
     if start >= n:
-        raise ValueError(f"the run ends at step {n - 1}, before the first modelled step "
+        raise InputError(f"the run ends at step {n - 1}, before the first modelled step "
                          f"{start}; give more --steps")
+    for message in fit.check(lrs):
+        _warn("predict", message)
     steps = np.arange(start, n)
     loss = fit.predict(lrs, steps)
-    print(f"{fit.law.name} law prediction for {args.schedule} at peak LR {args.peak_lr:g} "
-          f"(steps before {start}, the warmup, are not modelled)")
-    print(f"{'step':>9}{'lr':>12}{'loss':>10}")
+    low, high = fit.interval(lrs, steps, level=args.level)
+    label = f"{args.level:.0%} interval"
+    print(f"{fit.law.name} law prediction for {schedule.short_spec()} at peak LR "
+          f"{args.peak_lr:g} (steps before {start}, the warmup, are not modelled)")
+    print(f"{'step':>9}{'lr':>12}{'loss':>10}   {label}")
     for i in np.unique(np.linspace(0, steps.size - 1, 11).astype(int)):
-        print(f"{steps[i]:>9}{lrs[steps[i]]:>12.4g}{loss[i]:>10.4f}")
+        print(f"{steps[i]:>9}{lrs[steps[i]]:>12.4g}{loss[i]:>10.4f}   "
+              f"{low[i]:.4f} - {high[i]:.4f}")
+    print(f"final loss {loss[-1]:.4f}, {label} {low[-1]:.4f} - {high[-1]:.4f}")
     if args.csv:
         with atomic_path(args.csv) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["step", "lr", "loss"])
-            writer.writerows(zip(steps.tolist(), lrs[steps].tolist(), loss.tolist()))
+            writer.writerow(["step", "lr", "loss", "low", "high"])
+            writer.writerows(zip(steps.tolist(), lrs[steps].tolist(), loss.tolist(),
+                                 low.tolist(), high.tolist()))
         print(f"wrote {args.csv}")
     if args.plot:
-        save_figure(_predict_figure(fit, lrs, steps, loss, args.schedule), args.plot)
+        from lrsched.plot import prediction_figure, save_figure
+
+        save_figure(prediction_figure(fit, lrs, steps, schedule.short_spec(), args.level),
+                    args.plot)
         print(f"wrote {args.plot}")
     return 0
-
-
-def _predict_figure(fit, lrs, steps, loss, title):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4), layout="constrained")
-    ax = fig.add_subplot()
-    few = np.unique(np.linspace(steps[0], steps[-1], 400).astype(np.int64))
-    low, high = fit.band(lrs, few)
-    ax.plot(steps, loss, color="C0", lw=1.2, label="predicted loss")
-    ax.fill_between(few, low, high, color="C0", alpha=0.2, lw=0, label="95% band")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(f"{fit.law.name} law: {title}", fontsize=9)
-    ax.legend()
-    return fig

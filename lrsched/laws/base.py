@@ -136,7 +136,9 @@ def as_lrs(lrs) -> np.ndarray:
         raise InputError(f"negative learning rate {lrs[step]:g} at step {step}; LRs must be >= 0")
     if not np.any(lrs > 0):
         raise InputError("every learning rate is 0; there is nothing to predict")
-    if not np.isfinite(np.sum(lrs)):
+    with np.errstate(over="ignore"):
+        total = np.sum(lrs)
+    if not np.isfinite(total):
         raise InputError(f"learning rates up to {lrs.max():g} are too large to sum; give "
                          "absolute learning rates (e.g. 3e-4)")
     return lrs

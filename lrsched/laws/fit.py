@@ -15,7 +15,8 @@ from lrsched.laws.metrics import curve_metrics, decision_metrics
 
 LEVEL = 0.8  # the default coverage of ``Fit.interval``
 LR_RANGE = 1.5  # a predicted peak LR more than this factor outside the fitted ones: a warning
-STEP_RANGE = 4.0  # a run more than this many times the longest fitted one: a warning
+STEP_RANGE = 4.0
+SAME_LENGTH = 0.01  # runs whose last loss points are this close (relatively) have one length  # a run more than this many times the longest fitted one: a warning
 
 
 class FitError(RuntimeError):
@@ -98,19 +99,21 @@ class Fit:
         return curve_metrics(self.predict(curve.lrs, curve.steps[keep]), curve.loss[keep])
 
     def decisions(self, curves) -> list[dict]:
-        """For each run length that two or more of ``curves`` share, ``decision_metrics``
-        of the predicted vs measured final losses (with ``steps`` and the curve names)."""
-        by_length: dict[int, list] = {}
-        for curve in curves:
-            by_length.setdefault(int(curve.lrs.size), []).append(curve)
+        """For each run length that two or more of ``curves`` share (to within
+        ``SAME_LENGTH``: loggers end a few steps apart), ``decision_metrics`` of the
+        predicted vs measured final losses, with ``steps`` and the curve names."""
+        groups: list[list] = []
+        for curve in sorted(curves, key=_length):
+            if groups and _length(curve) <= (1 + SAME_LENGTH) * _length(groups[-1][0]):
+                groups[-1].append(curve)
+            else:
+                groups.append([curve])
         out = []
-        for steps, group in sorted(by_length.items()):
-            if len(group) < 2:
-                continue
+        for group in (g for g in groups if len(g) >= 2):
             pred = [float(self.predict(c.lrs, c.steps[-1:])[0]) for c in group]
-            out.append({"steps": steps, "curves": [c.name for c in group],
-                        "predicted": pred, "actual": [float(c.loss[-1]) for c in group],
-                        **decision_metrics(pred, [c.loss[-1] for c in group])})
+            actual = [float(c.loss[-1]) for c in group]
+            out.append({"steps": _length(group[0]), "curves": [c.name for c in group],
+                        "predicted": pred, "actual": actual, **decision_metrics(pred, actual)})
         return out
 
     def check(self, lrs) -> list[str]:
@@ -158,6 +161,11 @@ class Fit:
         text = json.dumps(json_ready({**self.to_dict(), **(extra or {})}), indent=2)
         with atomic_path(path) as tmp:
             tmp.write_text(text + "\n")
+
+
+def _length(curve) -> int:
+    """A curve's run length, as its last measured step + 1."""
+    return int(curve.steps[-1]) + 1
 
 
 def fit_warnings(fit: Fit) -> list[str]:

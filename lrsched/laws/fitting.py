@@ -35,6 +35,7 @@ from lrsched.laws.base import Law, first_used_step
 from lrsched.laws.fit import Fit, FitError, fit_warnings
 
 HUBER_DELTA = 1e-3
+MAX_TRAIN_ERROR = 0.2  # a fit off its own curves by more (mean relative error) is no fit
 LOO_STARTS = 1  # starting points of each fit inside ``select`` (the final fit: ``starts``)
 SPLIT = 0.6  # with two curves, ``select`` fits the first 60% of each and scores the rest
 
@@ -230,6 +231,11 @@ def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict) -> Fit:
         bounds=bounds,
     )
     fitted.train = {c.name: fitted.score(c) for c in curves}
+    error = float(np.mean([m["pred_e"] for m in fitted.train.values()]))
+    if not error <= MAX_TRAIN_ERROR:
+        raise FitError(f"the {law.name} law misses its own training curves by "
+                       f"{100 * error:.0f}% on average: it cannot describe them (are the "
+                       "losses and LRs the right columns?)")
     return fitted
 
 
