@@ -37,6 +37,7 @@ _LAZY = {
     "from_hf": "lrsched.hf",
     "MomentumLaw": "lrsched.laws",
     "MultiPowerLaw": "lrsched.laws",
+    "RelaxationLaw": "lrsched.laws",
     "Fit": "lrsched.laws",
     "load_fit": "lrsched.laws",
     "curve_metrics": "lrsched.laws",

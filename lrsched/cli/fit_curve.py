@@ -18,7 +18,8 @@ from lrsched.cli.types import load_schedule, non_negative_int, positive_float, p
 from lrsched.errors import InputError
 from lrsched.files import check_outputs
 
-LAW_NAMES = ("auto", "momentum", "multipower")  # the names of lrsched.laws.LAWS, and auto
+# auto, and the names of lrsched.laws.LAWS (not imported here: it loads scipy)
+LAW_NAMES = ("auto", "momentum", "multipower", "relaxation")
 DEFAULT_LAW = "multipower"
 METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
 

@@ -5,8 +5,11 @@ from lrsched.laws.fitting import calibrate, fit_auto
 from lrsched.laws.metrics import curve_metrics, decision_metrics
 from lrsched.laws.momentum import MomentumLaw
 from lrsched.laws.multipower import MultiPowerLaw
+from lrsched.laws.relaxation import RelaxationLaw
 
-LAWS = {law.name: law for law in (MomentumLaw, MultiPowerLaw)}  # by the name fits are saved under
+# by the name fits are saved under
+LAWS = {law.name: law for law in (MomentumLaw, MultiPowerLaw, RelaxationLaw)}
 
-__all__ = ["LAWS", "Fit", "FitError", "MomentumLaw", "MultiPowerLaw", "calibrate",
+__all__ = ["LAWS", "Fit", "FitError", "MomentumLaw", "MultiPowerLaw", "RelaxationLaw",
+           "calibrate",
            "curve_metrics", "decision_metrics", "fit_auto", "load_fit"]

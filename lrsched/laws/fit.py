@@ -15,8 +15,8 @@ from lrsched.laws.metrics import curve_metrics, decision_metrics
 
 LEVEL = 0.8  # the default coverage of ``Fit.interval``
 LR_RANGE = 1.5  # a predicted peak LR more than this factor outside the fitted ones: a warning
-STEP_RANGE = 4.0
-SAME_LENGTH = 0.01  # runs whose last loss points are this close (relatively) have one length  # a run more than this many times the longest fitted one: a warning
+STEP_RANGE = 4.0  # a run more than this many times the longest fitted one: a warning
+SAME_LENGTH = 0.01  # runs whose last loss points are this close (relatively) have one length
 
 
 class FitError(RuntimeError):
