@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from lrsched.curves import Curve
-from lrsched.laws import Fit, FitError, MomentumLaw, MultiPowerLaw, load_fit
+from lrsched.laws import Fit, FitError, MomentumLaw, MultiPowerLaw, RelaxationLaw, load_fit
 from lrsched.laws.base import VERSION
 from lrsched.laws.fitting import select
 from lrsched.laws.multipower import FEW_CURVES_WIDTH, PRIOR_WIDTHS, InstantDropLaw
-from tests.test_laws import MOM, MPL, schedule
+from tests.test_laws import MOM, MPL, REL, schedule
 
 
 def synthetic(law, params, kinds=("cosine", "constant", "wsd0"), n=4000, every=40, noise=0.0):
@@ -41,6 +41,14 @@ def test_momentum_fixed_and_grid_lambda():
     assert fixed.params["lam"] == 0.999 and fixed.stderr["lam"] == 0
     grid = MomentumLaw(lam="grid").fit(curves)
     assert grid.params["lam"] == 0.999  # the true value is on the grid
+
+
+def test_relaxation_fit_recovers_known_parameters():
+    law = RelaxationLaw()
+    fit = law.fit(synthetic(law, REL, kinds=("cosine", "constant")))
+    for name, value in REL.items():
+        assert fit.params[name] == pytest.approx(value, rel=1e-3), name
+    assert fit.warnings == []
 
 
 def test_multipower_fit_recovers_known_parameters_and_predicts_new_schedules():
@@ -132,7 +140,8 @@ def test_fit_that_never_converges_raises(monkeypatch):
 
 
 @pytest.mark.parametrize("law, params", [(MomentumLaw(lam="fit", warmup="plain"), MOM),
-                                         (MultiPowerLaw(prior_width=0.3), MPL)])
+                                         (MultiPowerLaw(prior_width=0.3), MPL),
+                                         (RelaxationLaw(), REL)])
 def test_save_and_load_round_trip(tmp_path, law, params):
     fit = law.fit(synthetic(law, params, n=2000))
     path = tmp_path / "fit.json"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched.laws import MomentumLaw, MultiPowerLaw
+from lrsched.laws import MomentumLaw, MultiPowerLaw, RelaxationLaw
 from lrsched.laws import multipower as mp
 from lrsched.laws.base import warmup_end
 
@@ -199,3 +199,50 @@ def test_multipower_long_runs_stay_finite_without_warnings():
         warnings.simplefilter("error")
         loss = MultiPowerLaw().predict(MPL, lrs, np.arange(2200, 240_000, 97))
     assert np.all(np.isfinite(loss)) and np.all(np.diff(loss) < 0)
+
+
+REL = {"L0": 2.5, "A": 0.8, "alpha": 0.4, "B": 3.0, "kappa": 0.01, "q": 0.7}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0.0, 2e-3), min_size=2, max_size=60), st.floats(1e-4, 1.0),
+       st.floats(0.2, 1.5))
+def test_relaxation_sum_equals_the_direct_sum(lrs, kappa, q):
+    lrs = np.array([1e-3, *lrs])
+    p = {**REL, "kappa": kappa, "q": q}
+    drops = -np.diff(lrs**q, prepend=0.0)
+    s = np.cumsum(lrs)
+    direct = [np.sum(drops[:t + 1] * -np.expm1(-(s[t] - s[:t + 1]) / kappa))
+              for t in range(lrs.size)]
+    law = RelaxationLaw()
+    fast = law.decay(p, law.prepare(lrs, np.arange(lrs.size)))
+    np.testing.assert_allclose(fast, direct, rtol=1e-9, atol=1e-15)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(1e-5, 2e-3), min_size=3, max_size=40), st.floats(1e-3, 0.1),
+       st.floats(0.3, 1.2))
+def test_relaxation_final_loss_and_its_gradient(lrs, kappa, q):
+    lrs = np.array(lrs)
+    p = {**REL, "kappa": kappa, "q": q}
+    law = RelaxationLaw()
+    loss, grad = law.final_loss(p, lrs, grad=True)
+    assert loss == pytest.approx(law.predict(p, lrs)[-1], rel=1e-12)
+    h = 1e-9
+    numeric = [(law.final_loss(p, lrs + h * e) - law.final_loss(p, lrs - h * e)) / (2 * h)
+               for e in np.eye(lrs.size)]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-6 * np.abs(grad).max())
+
+
+def test_relaxation_gains_need_lr_area_after_the_drop():
+    """A drop to an LR of 0 realises nothing (no area); to a small LR, it relaxes in area."""
+    law = RelaxationLaw()
+    before = np.full(1000, 1e-3)
+    to_zero = np.concatenate([before, np.zeros(500)])
+    to_low = np.concatenate([before, np.full(500, 1e-4)])
+    zero = law.predict(REL, to_zero)
+    assert zero[-1] == pytest.approx(zero[1000], rel=1e-12)  # nothing moves at LR 0
+    low = law.predict(REL, to_low)
+    assert np.all(np.diff(low[1000:]) < 0)  # falls as the area since the drop grows
+    gained = low[999] - low[-1]
+    assert gained > 0.9 * REL["B"] * (1e-3**REL["q"] - 1e-4**REL["q"])  # 0.05 area = 5 kappa
