@@ -246,3 +246,13 @@ def test_relaxation_gains_need_lr_area_after_the_drop():
     assert np.all(np.diff(low[1000:]) < 0)  # falls as the area since the drop grows
     gained = low[999] - low[-1]
     assert gained > 0.9 * REL["B"] * (1e-3**REL["q"] - 1e-4**REL["q"])  # 0.05 area = 5 kappa
+
+
+@pytest.mark.parametrize("kappa", [1e-4, 3e-2, 3.0])
+def test_relaxation_stretches_and_doubling_scan_agree(kappa):
+    from lrsched.laws.relaxation import _relaxed_by_doubling, relaxed
+
+    rng = np.random.default_rng(0)
+    eta, drops = np.abs(rng.normal(1e-3, 3e-4, 50_000)), rng.normal(0, 1e-4, 50_000)
+    both = relaxed(drops, eta, kappa), _relaxed_by_doubling(drops, np.exp(-eta / kappa))
+    np.testing.assert_allclose(*both, rtol=0, atol=1e-11 * np.abs(both[1]).max())

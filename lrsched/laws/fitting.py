@@ -54,19 +54,24 @@ def used_points(curve, first_step: int | None):
 
 
 def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
-        fixed: dict | None = None) -> Fit:
+        fixed: dict | None = None, pilots: dict | None = None) -> Fit:
     """Fit ``law`` jointly to ``curves`` (``Curve`` objects): its open choices first
     (``select``), then its pilot, then the law itself. Raises FitError if no starting
-    point converges, InputError if the data cannot determine the parameters."""
+    point converges, InputError if the data cannot determine the parameters.
+    ``pilots`` caches pilot fits by their curves (the choices refit the same subsets)."""
     clock = time.perf_counter()
     curves = distinct(curves)
+    pilots = {} if pilots is None else pilots
     for option, (candidates, fallback) in law.choices().items():
         variants = {value: law.with_options(**{option: value}) for value in candidates}
-        law = variants[select(variants, curves, first_step, fallback)]
+        law = variants[select(variants, curves, first_step, fallback, pilots)]
     fixed, estimated = dict(fixed or {}), {}
     if law.pilot is not None:
         pilot_law, names = law.pilot
-        pilot = _fit_once(pilot_law, curves, first_step, starts, {})
+        key = (pilot_law.name, first_step, *map(id, curves))
+        if key not in pilots:
+            pilots[key] = _fit_once(pilot_law, curves, first_step, starts, {})
+        pilot = pilots[key]
         fixed.update({n: pilot.params[n] for n in names})
         estimated = {n: {"by": pilot_law.name, "stderr": pilot.stderr[n]} for n in names}
     fitted = _fit_once(law, curves, first_step, starts, fixed)
@@ -93,7 +98,7 @@ def distinct(curves) -> list:
     return curves
 
 
-def select(candidates: dict, curves, first_step=None, fallback=None):
+def select(candidates: dict, curves, first_step=None, fallback=None, pilots=None):
     """The key of ``candidates`` (key -> Law) whose fits predict held-out training data best.
 
     Three or more curves: leave one curve out, fit the others, score the left-out one
@@ -108,8 +113,10 @@ def select(candidates: dict, curves, first_step=None, fallback=None):
         fits = {key: _fit_once(law, curves, first_step, LOO_STARTS, {})
                 for key, law in candidates.items()}
         return min(fits, key=lambda key: fits[key].objective)
-    scores = {key: float(np.mean([_holdout(law, train, test, first_step)
-                                  for train, test in _folds(curves)]))
+    folds = _folds(curves)
+    pilots = {} if pilots is None else pilots
+    scores = {key: float(np.mean([_holdout(law, train, test, first_step, pilots)
+                                  for train, test in folds]))
               for key, law in candidates.items()}
     return min(scores, key=scores.get)
 
@@ -131,9 +138,9 @@ def _head(curve):
     return Curve(curve.steps[keep], curve.loss[keep], curve.lrs, curve.name)
 
 
-def _holdout(law: Law, train, test, first_step) -> float:
+def _holdout(law: Law, train, test, first_step, pilots) -> float:
     try:
-        fitted = fit(law, train, first_step, LOO_STARTS)
+        fitted = fit(law, train, first_step, LOO_STARTS, pilots=pilots)
     except FitError:
         return float("inf")
     return float(np.mean([holdout_error(fitted, c) for c in test]))
