@@ -94,6 +94,33 @@ def pooled(parts: list[dict]) -> dict:
     }
 
 
+def development() -> dict:
+    """Held-out final-loss errors on the *training* curves only, per law: each mpl size
+    leaves one of its three training curves out (fit two, predict the third) and fits
+    the first 12,000 steps of all three (predicting cosine_24000 and constant_24000);
+    each 124M peak LR fits the first 15,000 and 18,000 steps of its two curves and
+    predicts their ends. Returns law -> list of relative final-loss errors."""
+    from lrsched.curves import Curve
+
+    def head(curves, cut):
+        return [Curve(c.steps[c.steps <= cut], c.loss[c.steps <= cut], c.lrs, c.name)
+                for c in curves]
+
+    tasks = []
+    for size in SIZES:
+        train = mpl(size)[0]
+        tasks += [(train[:i] + train[i + 1:], [c]) for i, c in enumerate(train)]
+        tasks.append((head(train, 12_000), train[:2]))
+    for peak in PEAKS:
+        train = schaipp(peak)[0]
+        tasks += [(head(train, cut), train) for cut in (15_000, 18_000)]
+    errors = {}
+    for name, cls in LAWS.items():
+        errors[name] = [m["final_e"] for fit_on, held in tasks
+                        for m in map(cls().fit(fit_on).score, held)]
+    return errors
+
+
 def main() -> None:
     sets = {"schaipp124m": [(schaipp(peak), None) for peak in PEAKS]}
     sets.update({f"mpl {size}": [(mpl(size), size)] for size in SIZES})

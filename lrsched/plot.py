@@ -152,6 +152,37 @@ def prediction_figure(fit, lrs, steps, title: str, level: float = 0.8):
     return fig
 
 
+def decision_figure(fit, curves, level: float = 0.8, title: str = ""):
+    """Predicted (with the calibrated ``level`` interval) against measured final loss of
+    candidate runs of equal length, one panel per run length (``Fit.decisions``)."""
+    from matplotlib.figure import Figure
+
+    groups = fit.decisions(curves)
+    by_name = {c.name: c for c in curves}
+    fig = Figure(figsize=(4.2 * max(len(groups), 1), 3.6), layout="constrained")
+    for ax, d in zip(np.atleast_1d(fig.subplots(1, max(len(groups), 1))), groups):
+        order = np.argsort(d["actual"])
+        names = [os.path.basename(str(d["curves"][i])) for i in order]
+        y = np.arange(len(order))
+        bounds = [fit.interval(by_name[d["curves"][i]].lrs,
+                               by_name[d["curves"][i]].steps[-1:], level) for i in order]
+        low = np.array([b[0][0] for b in bounds])
+        high = np.array([b[1][0] for b in bounds])
+        pred = np.array(d["predicted"])[order]
+        ax.errorbar(pred, y, xerr=[pred - low, high - pred], fmt="o", color="C0", ms=4,
+                    capsize=2, label=f"predicted, {level:.0%} interval")
+        ax.plot(np.array(d["actual"])[order], y, "kx", label="measured")
+        ax.set_yticks(y, names, fontsize=7)
+        ax.set_xlabel("final loss")
+        ax.set_title(f"{d['steps']:,} steps: gap error {d['gap_error']:.2f}, "
+                     f"regret {d['regret']:.3f}", fontsize=8)
+    if groups:
+        fig.axes[0].legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120, **savefig_kw) -> None:
     """Save ``fig`` to ``path`` atomically: a failed save leaves no partial file."""
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"

@@ -20,7 +20,7 @@ from lrsched.files import check_outputs
 
 # auto, and the names of lrsched.laws.LAWS (not imported here: it loads scipy)
 LAW_NAMES = ("auto", "momentum", "multipower", "relaxation")
-DEFAULT_LAW = "multipower"
+DEFAULT_LAW = "auto"
 METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
 
 

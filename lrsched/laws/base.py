@@ -61,6 +61,10 @@ class Law:
     name: str
     params: tuple[Param, ...]
     pilot: tuple[Law, tuple[str, ...]] | None = None  # (law, the parameters it gives)
+    # The RMS relative error of the final losses the law predicted for training curves
+    # it was not fitted to (benchmarks/bench_decisions.py, development): the least
+    # error ``Fit.interval`` assumes for a schedule the fit has not seen.
+    heldout_error: float = 0.0
 
     @property
     def param_names(self) -> tuple[str, ...]:

@@ -164,7 +164,9 @@ def fit_auto(curves, first_step: int | None = None, starts: int = 3) -> Fit:
 def calibrate(fitted: Fit, curves) -> float:
     """Set and return ``fitted.calibration``: the root-mean-square relative error of the
     final loss of each training curve, predicted by the same law (its choices as made)
-    fitted to the other curves (three or more) or to the first ``SPLIT`` of every curve."""
+    fitted to the other curves (three or more) or to the first ``SPLIT`` of every curve;
+    at least the law's ``heldout_error`` (a few curves understate how far a new
+    schedule's end can be off)."""
     errors = []
     for train, test in _folds(distinct(curves)):
         try:
@@ -172,7 +174,8 @@ def calibrate(fitted: Fit, curves) -> float:
         except FitError:
             continue
         errors += [held.score(c)["final_e"] for c in test]
-    fitted.calibration = float(np.sqrt(np.mean(np.square(errors)))) if errors else None
+    own = float(np.sqrt(np.mean(np.square(errors)))) if errors else 0.0
+    fitted.calibration = max(own, fitted.law.heldout_error)
     return fitted.calibration
 
 

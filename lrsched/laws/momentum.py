@@ -37,6 +37,7 @@ class MomentumLaw(Law):
     """
 
     name = "momentum"
+    heldout_error = 0.0048  # see Law.heldout_error
 
     def __init__(self, lam: float | str = "fit", warmup: str = "plain"):
         if warmup not in ("peak", "plain"):

@@ -144,6 +144,7 @@ class MultiPowerLaw(Law):
     """
 
     name = "multipower"
+    heldout_error = 0.0069  # see Law.heldout_error
     pilot = (InstantDropLaw(), ("B",))
 
     def __init__(self, warmup: str = "plain", prior_width: float | str | None = "loo"):

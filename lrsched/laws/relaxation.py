@@ -77,6 +77,7 @@ class RelaxationLaw(Law):
     """The relaxation law (parameters L0, A, alpha, B, kappa, q; see the module)."""
 
     name = "relaxation"
+    heldout_error = 0.0048  # see Law.heldout_error
     params = (
         L0, A, ALPHA,
         Param("B", 0.0, 1e8, linear=True),
