@@ -209,6 +209,49 @@ class MultiPowerLaw(Law):
         return total
 
 
+    def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
+        """The loss at the last step T of ``lrs`` by the direct sum (``predict(params,
+        lrs)[-1]`` up to its block approximation), and with ``grad=True`` also its
+        gradient with respect to every per-step LR.
+
+        With d_k = eta_{k-1} - eta_k, x_k = eta_k^-gamma S_k(T) and LD(T) = B sum_k d_k G(x_k)
+        over the steps k of the sum (from 1, or after the warmup with ``warmup="peak"``):
+
+            dLD/(B deta_j) = G(x_{j+1}) - G(x_j)                 (through d)
+                             + sum_{k<=j} d_k G'(x_k) eta_k^-gamma  (through S_k(T))
+                             - gamma d_j G'(x_j) x_j / eta_j        (through eta_j^-gamma)
+
+        G'(x) = beta C (C x + 1)^(-beta-1); a step whose LR is exactly 0 has G = 1 (and no
+        G' terms), as in ``predict``; dS1/deta_j = 1.
+        """
+        lrs = np.asarray(lrs, dtype=float)
+        n = lrs.size
+        start = 1 if self.warmup == "plain" else warmup_end(lrs) + 1
+        eta = lrs[start:]
+        drop = lrs[start - 1:-1] - eta
+        s_k = np.cumsum(eta[::-1])[::-1]  # S_k(T) = sum_{tau=k..T} eta_tau
+        live = eta > 0
+        safe = np.where(live, eta, 1.0)
+        scale = np.where(live, safe ** -params["gamma"], 0.0)  # eta_k^-gamma (0: G = 1)
+        x = scale * s_k
+        c, beta = params["C"], params["beta"]
+        g = np.where(live, multipower_g(x, c, beta), 1.0)
+        s1 = lrs.sum()
+        ld = params["B"] * np.dot(drop, g)
+        loss = params["L0"] + params["A"] * s1 ** -params["alpha"] - ld
+        if not grad:
+            return float(loss)
+        g_prime = beta * c * np.exp(-(beta + 1.0) * np.log1p(c * x)) * live
+        through_s = np.cumsum(drop * g_prime * scale)
+        own = params["gamma"] * drop * g_prime * x / safe
+        d_ld = np.zeros(n)
+        d_ld[start - 1:-1] += g  # d_k rises with eta_{k-1}
+        d_ld[start:] += -g + through_s - own
+        d_loss = -params["alpha"] * params["A"] * s1 ** (-params["alpha"] - 1) \
+            - params["B"] * d_ld
+        return float(loss), d_loss
+
+
 class InstantDropLaw(Law):
     """The multi-power law in the limit G = 1 (a drop takes full effect at once):
 
