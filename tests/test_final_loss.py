@@ -81,5 +81,6 @@ def test_long_schedule_agrees_with_predict(law, params):
     # past EXACT_CHANGES the fast predict groups old drops into blocks (~1e-5 in loss)
     n, w = 20_000, 1000
     t = np.arange(n - w) / (n - w)
-    lrs = np.concatenate([np.linspace(3e-4 / w, 3e-4, w), 3e-4 * (0.1 + 0.45 * (1 + np.cos(np.pi * t)))])
+    cosine = 3e-4 * (0.1 + 0.45 * (1 + np.cos(np.pi * t)))
+    lrs = np.concatenate([np.linspace(3e-4 / w, 3e-4, w), cosine])
     assert law.final_loss(params, lrs) == pytest.approx(law.predict(params, lrs)[-1], abs=3e-5)
