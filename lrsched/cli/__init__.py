@@ -12,7 +12,7 @@ import argparse
 import sys
 from importlib import import_module
 
-_COMMANDS = ["preview", "fit_curve", "refine", "harness"]
+_COMMANDS = ["preview", "fit_curve", "refine", "harness", "optimize", "plan_anneal"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -225,28 +225,27 @@ class MultiPowerLaw(Law):
         G' terms), as in ``predict``; dS1/deta_j = 1.
         """
         lrs = np.asarray(lrs, dtype=float)
-        n = lrs.size
         start = 1 if self.warmup == "plain" else warmup_end(lrs) + 1
         eta = lrs[start:]
         drop = lrs[start - 1:-1] - eta
         s_k = np.cumsum(eta[::-1])[::-1]  # S_k(T) = sum_{tau=k..T} eta_tau
         live = eta > 0
-        safe = np.where(live, eta, 1.0)
-        scale = np.where(live, safe ** -params["gamma"], 0.0)  # eta_k^-gamma (0: G = 1)
+        safe = eta if live.all() else np.where(live, eta, 1.0)
+        scale = np.exp(-params["gamma"] * np.log(safe))  # eta_k^-gamma
         x = scale * s_k
         c, beta = params["C"], params["beta"]
-        g = np.where(live, multipower_g(x, c, beta), 1.0)
+        g = multipower_g(x, c, beta)
+        if not live.all():
+            scale[~live], g[~live] = 0.0, 1.0
         s1 = lrs.sum()
-        ld = params["B"] * np.dot(drop, g)
-        loss = params["L0"] + params["A"] * s1 ** -params["alpha"] - ld
+        loss = params["L0"] + params["A"] * s1 ** -params["alpha"] - params["B"] * np.dot(drop, g)
         if not grad:
             return float(loss)
-        g_prime = beta * c * np.exp(-(beta + 1.0) * np.log1p(c * x)) * live
-        through_s = np.cumsum(drop * g_prime * scale)
-        own = params["gamma"] * drop * g_prime * x / safe
-        d_ld = np.zeros(n)
-        d_ld[start - 1:-1] += g  # d_k rises with eta_{k-1}
-        d_ld[start:] += -g + through_s - own
+        g_prime = beta * c * (1.0 - g) / (1.0 + c * x)  # 0 where G = 1
+        dg = drop * g_prime
+        d_ld = np.zeros(lrs.size)
+        d_ld[start - 1:-1] = g  # d_k rises with eta_{k-1}
+        d_ld[start:] += np.cumsum(dg * scale) - g - params["gamma"] * dg * x / safe
         d_loss = -params["alpha"] * params["A"] * s1 ** (-params["alpha"] - 1) \
             - params["B"] * d_ld
         return float(loss), d_loss
