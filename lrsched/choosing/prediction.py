@@ -44,13 +44,13 @@ def fitted_start(fit) -> int:
 
 def check_length(fit, total_steps: int, warmup: int) -> None:
     """A run of ``total_steps`` with ``warmup`` steps must end where the law predicts."""
-    if warmup >= total_steps:
-        raise InputError(f"a {total_steps}-step run cannot have a {warmup}-step warmup; "
-                         "give more --steps or a shorter --warmup")
     start = fitted_start(fit)
     if total_steps <= start:
         raise InputError(f"a {total_steps}-step run ends before step {start}, where the "
                          "fitted law starts (the fitted runs' warmup); give more --steps")
+    if warmup >= total_steps:
+        raise InputError(f"a {total_steps}-step run cannot have a {warmup}-step warmup; "
+                         "give more --steps or a shorter --warmup")
 
 
 def check_peak_lr(fit, peak_lr: float) -> None:
