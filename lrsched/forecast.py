@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrsched.choosing.anneal import Cooldown, cooldown_lrs
-from lrsched.choosing.prediction import final_interval, final_loss
+from lrsched.choosing.prediction import error_bar, final_interval, final_loss
 from lrsched.errors import InputError
 from lrsched.laws import FitError
 from lrsched.laws.base import first_used_step
@@ -33,6 +33,7 @@ from lrsched.schedules import constant
 MIN_POINTS = 8  # logged losses after the warmup before the first forecast
 MAX_POINTS = 256  # the logged losses are averaged into at most this many points
 COST = 0.01  # the share of the training time a LiveForecast may spend
+FIRST_COST = 0.5  # seconds a first forecast is expected to take (fit and imports)
 COOLDOWN_FRACTION = 0.2  # default cooldown-now length, of the steps done
 MIN_DROP = 0.01  # fall of the LR below its peak before a run alone can fit the whole law
 
@@ -99,8 +100,7 @@ class Forecast:
             steps = np.unique(np.linspace(start, lrs.size - 1, 300).astype(np.int64))
             ax.plot(steps, self.fit.predict(lrs, steps), color=color,
                     label=f"{label}: {loss:.4f}")
-            ax.errorbar(lrs.size - 1, loss, yerr=[[loss - interval[0]], [interval[1] - loss]],
-                        fmt="o", ms=3, capsize=2, color=color)
+            error_bar(ax, lrs.size - 1, loss, interval, color)
         ax.axvline(self.step, color="0.6", lw=0.8, ls=":")
         low = min(self.interval[0], c.interval[0])
         ax.set_ylim(low - 0.05 * (self.curve.loss.max() - low), np.quantile(self.curve.loss, 0.9))
@@ -150,9 +150,10 @@ class LiveForecast:
     ``update(lrs)`` returns a ``Forecast`` when one is due (else None).
 
     ``every``: steps between forecasts; None (default): as often as keeps the time spent
-    forecasting under ``cost`` of the training time. ``plot``: a PNG path redrawn at each
-    forecast. Other options go to ``forecast``. A forecast that cannot be made yet (too
-    few points, no decay and no ``base``) is skipped, with one warning saying why.
+    forecasting under ``cost`` of the training time (the first once the training has
+    taken ``FIRST_COST / cost`` seconds, 50 s by default). ``plot``: a PNG path redrawn at
+    each forecast. Other options go to ``forecast``. A forecast that cannot be made yet
+    (too few points, no decay and no ``base``) is skipped, with one warning saying why.
     """
 
     def __init__(self, *, every: int | None = None, cost: float = COST, plot=None, **options):
@@ -167,7 +168,7 @@ class LiveForecast:
         self.spent = 0.0  # seconds spent forecasting
         self.forecasts = 0
         self._clock: float | None = None  # when the first loss was observed
-        self._last_cost = 0.0
+        self._last_cost = FIRST_COST
         self._last_step = None
         self._warned: set[str] = set()
 
@@ -197,15 +198,18 @@ class LiveForecast:
         return self.spent + self._last_cost <= self.cost * training
 
     def update(self, lrs, now: int | None = None) -> Forecast | None:
-        """A forecast for the planned per-step LRs ``lrs`` if one is due and can be made."""
+        """A forecast for the planned per-step LRs ``lrs`` (an array, or a function
+        returning one, called only when a forecast is due) if one is due and can be made."""
         if not self.steps:
             return None
         now = self.steps[-1] + 1 if now is None else int(now)
-        lrs = np.asarray(lrs, dtype=float)
-        used = np.asarray(self.steps) >= first_used_step(lrs[:now])
-        if not self.due(now) or used.sum() < MIN_POINTS:
+        if not self.due(now):
             return None
         clock = time.perf_counter()
+        lrs = np.asarray(lrs() if callable(lrs) else lrs, dtype=float)
+        if (np.asarray(self.steps) >= first_used_step(lrs[:now])).sum() < MIN_POINTS:
+            self.spent += time.perf_counter() - clock
+            return None
         try:
             result = forecast(self.steps, self.losses, lrs, now, **self.options)
         except (ValueError, FitError) as exc:  # a forecast never stops the training
@@ -269,7 +273,7 @@ def _hf_callback():
             # the logged loss averages the steps since the last log: put it at their middle
             self.live.observe(round((self._logged_to + state.global_step - 1) / 2), logs["loss"])
             self._logged_to = state.global_step
-            result = self.live.update(planned_lrs(lr_scheduler, state.max_steps),
+            result = self.live.update(lambda: planned_lrs(lr_scheduler, state.max_steps),
                                       now=state.global_step)
             if result is not None:
                 self._logging = True
@@ -314,7 +318,7 @@ def _lightning_callback():
                 self.live.observe(step, value)
             self._pending.clear()
             scheduler = trainer.lr_scheduler_configs[0].scheduler
-            result = self.live.update(planned_lrs(scheduler, total), now=now)
+            result = self.live.update(lambda: planned_lrs(scheduler, total), now=now)
             if result is not None:
                 for logger in trainer.loggers:
                     logger.log_metrics(result.metrics(), step=now)

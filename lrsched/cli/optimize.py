@@ -110,7 +110,7 @@ def figure(fit, table, total_steps: int, peak_lr: float):
     from matplotlib.figure import Figure
 
     from lrsched.choosing.optimize import COMMON
-    from lrsched.choosing.prediction import fitted_start
+    from lrsched.choosing.prediction import error_bar, fitted_start
 
     grid = [c for c in table if c.name.startswith("wsd ") and c.name not in COMMON][:1]
     shown = [c for c in table if c.name in COMMON or c.family] + grid
@@ -127,9 +127,7 @@ def figure(fit, table, total_steps: int, peak_lr: float):
         lr_ax.plot(t, lrs, **style, label=f"{c.name}: {c.loss:.4f}")
         loss = fit.predict(lrs, steps)
         loss_ax.plot(steps, loss, **style)
-        loss_ax.errorbar(total_steps - 1, c.loss, yerr=[[c.loss - c.interval[0]],
-                                                       [c.interval[1] - c.loss]],
-                         fmt="o", ms=3, capsize=2, color=style["color"])
+        error_bar(loss_ax, total_steps - 1, c.loss, c.interval, style["color"])
         ends.append(loss[steps.size // 2])
     lr_ax.set(xlabel="step", ylabel="learning rate", title="schedules (best first)")
     lr_ax.legend(fontsize=7)
