@@ -124,9 +124,12 @@ def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
 
     lrs = np.asarray(lrs, dtype=float)
     steps, losses = np.asarray(steps, dtype=np.int64), np.asarray(losses, dtype=float)
+    if not steps.size:
+        raise InputError("no loss logged yet; forecast once the run has logged some")
     now = int(steps[-1]) + 1 if now is None else now
-    if not steps.size or now > lrs.size:
-        raise InputError(f"need logged losses and the LRs of at least the {now} steps done")
+    if now > lrs.size:
+        raise InputError(f"{now} steps done but LRs for only {lrs.size}; give the LR of every "
+                         "step of the planned run")
     curve = Curve(*_binned(steps, losses), lrs[:now], name="run so far")
     fitted = fit_run(curve, law, base)
     length = max(1, round(COOLDOWN_FRACTION * now)) if cooldown_steps is None else cooldown_steps

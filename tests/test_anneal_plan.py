@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_optimize import PARAMS, PEAK, WARMUP, make_fit
 
 import lrsched
 from lrsched.choosing import anneal_plan
@@ -14,7 +15,6 @@ from lrsched.choosing.anneal import cooldown_lrs
 from lrsched.choosing.prediction import final_loss
 from lrsched.cli import main
 from lrsched.errors import InputError
-from test_optimize import PARAMS, PEAK, WARMUP, make_fit
 
 NOW = 1500
 

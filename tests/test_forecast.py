@@ -8,13 +8,13 @@ import csv
 import numpy as np
 import pytest
 import torch
+from test_optimize import PARAMS, make_fit
 
 import lrsched
 from lrsched.choosing.anneal import cooldown_lrs
 from lrsched.choosing.prediction import final_loss
 from lrsched.errors import InputError
 from lrsched.forecast import FIRST_COST, LiveForecast, forecast
-from test_optimize import PARAMS, make_fit
 
 TOTAL, WARMUP, PEAK = 3000, 200, 3e-4
 TRUE = PARAMS["momentum"]
@@ -47,6 +47,8 @@ def test_a_constant_run_needs_a_fit_of_other_runs():
                                                    decay_steps=600), 1500)
     with pytest.raises(InputError, match="has not fallen below its peak"):
         forecast(steps, losses, lrs)
+    with pytest.raises(InputError, match="no loss logged yet"):
+        forecast([], [], lrs)
     base = make_fit("momentum")
     result = forecast(steps, losses, lrs, base=base)
     assert result.fit.params["lam"] == base.params["lam"]

@@ -105,6 +105,10 @@ class FreeForm:
         kept = np.minimum.accumulate(kept)
         return np.clip(kept[1:] / kept[:-1], 0.0, 1.0)
 
-    def schedule(self, r: np.ndarray) -> Schedule:
-        return tabulated(values=self.values(r).tolist(), steps=self.knots.tolist(),
-                         warmup=self.warmup)
+    def schedule(self, r: np.ndarray, digits: int | None = None) -> Schedule:
+        """The tabulated Schedule of ``r`` (knot values to ``digits`` significant digits:
+        rounding keeps them non-increasing)."""
+        values = self.values(r).tolist()
+        if digits is not None:
+            values = [float(f"{v:.{digits}g}") for v in values]
+        return tabulated(values=values, steps=self.knots.tolist(), warmup=self.warmup)

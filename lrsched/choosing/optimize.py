@@ -37,6 +37,7 @@ FAMILIES = ("free", "wsd", "cosine", "linear")
 TABLE_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # WSD rows of the table
 SEARCH_FRACTIONS = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))  # the WSD search grid
 COMMON = ("cosine to 10%", "cosine to 0", "linear to 0", "wsd 20% linear")
+DIGITS = 4  # significant digits of the optimised multipliers (the searches' tolerance)
 
 
 class Candidate(NamedTuple):
@@ -142,6 +143,10 @@ def _check_options(shapes, fractions, final, floor) -> None:
         raise InputError(f"floor must be a multiplier of the peak LR in (0, 1), not {floor!r}")
 
 
+def _rounded(x: float) -> float:
+    return float(f"{x:.{DIGITS}g}")
+
+
 def _search(loss, low: float, high: float, tol: float) -> tuple[float, float]:
     """(x, loss(x)) minimising ``loss`` on [low, high]: bounded Brent, or an end point."""
     result = minimize_scalar(loss, bounds=(low, high), method="bounded",
@@ -155,7 +160,7 @@ def _best_decay(run: _Run, family: str, final: float | None) -> Candidate:
         return run.loss(families.decay(family, run.steps, run.warmup, x))
 
     if final is None:
-        final, _ = _search(loss, 0.0, 1.0, 1e-4)
+        final = _rounded(_search(loss, 0.0, 1.0, 1e-4)[0])
     schedule = families.decay(family, run.steps, run.warmup, final)
     return run.candidate(schedule, f"optimised {family} (to {final:.2g})", family)
 
@@ -189,7 +194,8 @@ def _best_wsd_shape(run: _Run, shape: str, fractions, final) -> Schedule:
                               max(0.5 / run.steps, 1e-4))
     if final is None:
         low = families.default_final(shape) / 100
-        final, _ = _search(lambda x: run.loss(_wsd(run, fraction, shape, x)), low, 1.0, 1e-4)
+        final = _rounded(_search(lambda x: run.loss(_wsd(run, fraction, shape, x)), low, 1.0,
+                                 1e-4)[0])
     return _wsd(run, fraction, shape, final)
 
 
@@ -205,5 +211,5 @@ def _best_free(run: _Run, floor: float, start: Schedule) -> Candidate:
     result = minimize(objective, form.start(start), jac=True, method="L-BFGS-B",
                       bounds=[(0.0, 1.0)] * form.size,
                       options={"maxiter": 1000, "ftol": 1e-12, "gtol": 1e-10})
-    return run.candidate(form.schedule(np.clip(result.x, 0.0, 1.0)), "free-form optimum",
-                         "free")
+    schedule = form.schedule(np.clip(result.x, 0.0, 1.0), digits=DIGITS)
+    return run.candidate(schedule, "free-form optimum", "free")

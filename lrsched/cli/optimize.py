@@ -36,22 +36,21 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from lrsched.choosing import candidates
-    from lrsched.choosing.prediction import fitted_start
     from lrsched.cli.fit_curve import _check_outputs
     from lrsched.laws import load_fit
 
     _check_outputs(args.out, args.plot)
     fit = load_fit(args.fit)
-    warmup = args.warmup if args.warmup is not None else min(fitted_start(fit), args.steps)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = candidates(fit, args.steps, args.peak_lr, warmup)
+        table = candidates(fit, args.steps, args.peak_lr, args.warmup)
     for w in caught:
         print(f"lrsched optimize: warning: {w.message}", file=sys.stderr)
     result = next(c for c in table if c.family == args.family)
     source = "" if args.warmup is not None else " (the fitted runs')"
     print(f"{fit.law.name} law ({args.fit}): {args.steps} steps at peak LR {args.peak_lr:g}, "
-          f"warmup {warmup}{source}; final losses with 80% intervals (parameter uncertainty)")
+          f"warmup {result.schedule.warmup}{source}; final losses with 80% intervals "
+          "(parameter uncertainty)")
     print(_table(table))
     print(_comparison(table))
     print(f"result (--family {args.family}): {result.name}, final loss {result.loss:.4f} "
@@ -132,6 +131,7 @@ def figure(fit, table, total_steps: int, peak_lr: float):
     lr_ax.set(xlabel="step", ylabel="learning rate", title="schedules (best first)")
     lr_ax.legend(fontsize=7)
     finals = [c.loss for c in shown]
+    loss_ax.set_xlim(steps[steps.size // 2], total_steps)
     loss_ax.set_ylim(min(finals) - 0.2 * (max(ends) - min(finals)), max(ends))
     loss_ax.set(xlabel="step", ylabel="predicted loss",
                 title=f"{fit.law.name} law: predicted loss, final 80% interval")

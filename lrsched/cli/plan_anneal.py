@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from lrsched.cli.types import non_negative_int, positive_int
+from lrsched.cli.types import non_negative_int, positive_float, positive_int
 
 
 def register(sub) -> None:
@@ -33,7 +33,10 @@ def register(sub) -> None:
                    help="LR at the cooldown's end: a multiplier of --schedule, or without "
                         "one a fraction of the current LR (default 0)")
     p.add_argument("--schedule", metavar="SPEC",
-                   help="the run's schedule (constant or infinite) for the spec to use")
+                   help="the run's schedule (constant or infinite): the plan follows it and "
+                        "prints it annealed; with --peak-lr it also gives the run's LRs")
+    p.add_argument("--peak-lr", type=positive_float, metavar="X",
+                   help="peak LR of --schedule: the run's per-step LR is X x the schedule")
     p.add_argument("--law", choices=("momentum", "multipower"), default="momentum",
                    help="the law fitted to the run when no FIT.json is given")
     p.add_argument("--loss-col", default="loss", help="loss column (default: loss)")
@@ -47,14 +50,18 @@ def run(args) -> int:
     from lrsched.choosing import anneal_plan
     from lrsched.cli.fit_curve import _check_outputs
     from lrsched.curves import read_curve
+    from lrsched.errors import InputError
     from lrsched.schedules import from_spec
 
     _check_outputs(args.plot)
     schedule = from_spec(args.schedule) if args.schedule else None
+    if args.peak_lr is not None and schedule is None:
+        raise InputError("--peak-lr is the peak LR of --schedule; give the run's schedule too")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         curve = read_curve(args.curve, step_col=args.step_col, lr_col=args.lr_col,
-                           loss_col=args.loss_col)
+                           loss_col=args.loss_col, peak_lr=args.peak_lr,
+                           schedule=schedule if args.peak_lr is not None else None)
         fit, source = _law(args, curve)
         plan = anneal_plan(fit, curve.lrs, args.starts, args.lengths, args.shape, args.final,
                            args.budget, schedule)
