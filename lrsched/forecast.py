@@ -270,6 +270,9 @@ def _hf_callback():
             self._logged_to = 0  # the global step of the last training-loss log
             self._logging = False
 
+        def on_train_begin(self, args, state, control, **kwargs):
+            self._logged_to = state.global_step  # not 0 when resumed from a checkpoint
+
         def on_log(self, args, state, control, logs=None, lr_scheduler=None, **kwargs):
             if self._logging or not logs or "loss" not in logs or lr_scheduler is None:
                 return
