@@ -2,8 +2,9 @@
 its final loss under the schedule it follows and what a cooldown now would give.
 
 * ``forecast(steps, losses, lrs)``: one forecast, for a hand-written loop;
-* ``LiveForecast``: when to forecast (as often as a share ``cost`` of the training time
-  allows, by default 1%), from the losses it is shown;
+* ``LiveForecast``: when to forecast (each forecast followed by training that takes
+  1 / ``cost`` times as long, so the fits cost a share ``cost`` of the time: 0.5% by
+  default, which with the bookkeeping of every step stays under 1%);
 * ``HFForecastCallback`` (a ``transformers.TrainerCallback``) and
   ``LightningForecastCallback`` (a ``lightning.pytorch.Callback``): the same, logged to the
   trainer's loggers (TensorBoard, W&B, ...) as ``forecast/...`` and, optionally, drawn.
@@ -17,6 +18,7 @@ forecasts start once the run's LR has fallen ``MIN_DROP`` below its peak.
 from __future__ import annotations
 
 import functools
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -32,14 +34,15 @@ from lrsched.schedules import constant
 
 MIN_POINTS = 8  # logged losses after the warmup before the first forecast
 MAX_POINTS = 256  # the logged losses are averaged into at most this many points
-COST = 0.01  # the share of the training time a LiveForecast may spend
-FIRST_COST = 0.5  # seconds a first forecast is expected to take (fit and imports)
+COST = 0.005  # the share of the training time a LiveForecast's fits may take
+FIRST_COST = 0.25  # seconds a first forecast is expected to take (fit and imports)
 COOLDOWN_FRACTION = 0.2  # default cooldown-now length, of the steps done
 MIN_DROP = 0.01  # fall of the LR below its peak before a run alone can fit the whole law
+STARTS = 1  # starting points of a forecast's fit (a fit's default is 3): bounds its cost
 
 
-def fit_run(curve, law=None, base=None):
-    """The law fitted to one run's own loss (a ``Curve``).
+def fit_run(curve, law=None, base=None, starts: int = 3):
+    """The law fitted to one run's own loss (a ``Curve``), from ``starts`` starting points.
 
     With ``base`` (a ``Fit`` of other runs) its law and annealing parameters are kept and
     only L0, A and alpha are fitted. Without, ``law`` (default ``MomentumLaw()``) is fitted
@@ -50,13 +53,14 @@ def fit_run(curve, law=None, base=None):
 
     if base is not None:
         held = (base.law.linear[2], *base.law.shape)
-        return fit(base.law, [curve], fixed={name: base.params[name] for name in held})
+        return fit(base.law, [curve], starts=starts,
+                   fixed={name: base.params[name] for name in held})
     after = curve.lrs[first_used_step(curve.lrs):]
     if not after.size or after.min() > (1 - MIN_DROP) * curve.lrs.max():
         raise InputError(f"{curve.name}: the LR has not fallen below its peak yet, so the "
                          "run's own loss cannot tell what a decay gains; give a fit of other "
                          "runs (FIT.json, base=) or wait for the decay")
-    return (law or MomentumLaw()).fit([curve])
+    return (law or MomentumLaw()).fit([curve], starts=starts)
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
         raise InputError(f"{now} steps done but LRs for only {lrs.size}; give the LR of every "
                          "step of the planned run")
     curve = Curve(*_binned(steps, losses), lrs[:now], name="run so far")
-    fitted = fit_run(curve, law, base)
+    fitted = fit_run(curve, law, base, STARTS)
     length = max(1, round(COOLDOWN_FRACTION * now)) if cooldown_steps is None else cooldown_steps
     cooled = cooldown_lrs(lrs[:now], constant(), now, length, shape, final)
     cooldown = Cooldown(now, length, final_loss(fitted, cooled), final_interval(fitted, cooled))
@@ -153,8 +157,9 @@ class LiveForecast:
     ``update(lrs)`` returns a ``Forecast`` when one is due (else None).
 
     ``every``: steps between forecasts; None (default): as often as keeps the time spent
-    forecasting under ``cost`` of the training time (the first once the training has
-    taken ``FIRST_COST / cost`` seconds, 50 s by default). ``plot``: a PNG path redrawn at
+    forecasting under ``cost`` of the training time: after a forecast that took c
+    seconds, the next once the training has taken c / ``cost`` seconds more (the first
+    after ``FIRST_COST / cost``: 50 s by default). ``plot``: a PNG path redrawn at
     each forecast. Other options go to ``forecast``. A forecast that cannot be made yet
     (too few points, no decay and no ``base``) is skipped, with one warning saying why.
     """
@@ -170,7 +175,7 @@ class LiveForecast:
         self._counts: list[int] = []  # losses averaged into each point
         self.spent = 0.0  # seconds spent forecasting
         self.forecasts = 0
-        self._clock: float | None = None  # when the first loss was observed
+        self._clock: float | None = None  # end of the last forecast (or first observe)
         self._last_cost = FIRST_COST
         self._last_step = None
         self._warned: set[str] = set()
@@ -180,7 +185,7 @@ class LiveForecast:
         if self._clock is None:
             self._clock = time.perf_counter()
         loss = float(loss)
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             return
         if self.steps and step <= self.steps[-1]:
             if step == self.steps[-1]:
@@ -197,8 +202,7 @@ class LiveForecast:
             return False
         if self.every is not None:
             return self._last_step is None or now - self._last_step >= self.every
-        training = time.perf_counter() - self._clock - self.spent
-        return self.spent + self._last_cost <= self.cost * training
+        return time.perf_counter() - self._clock >= self._last_cost / self.cost
 
     def update(self, lrs, now: int | None = None) -> Forecast | None:
         """A forecast for the planned per-step LRs ``lrs`` (an array, or a function
@@ -222,7 +226,8 @@ class LiveForecast:
             from lrsched.plot import save_figure
 
             save_figure(result.figure(), self.plot)
-        self._last_cost = time.perf_counter() - clock
+        self._clock = time.perf_counter()
+        self._last_cost = self._clock - clock
         self.spent += self._last_cost
         self._last_step = now
         self.forecasts += result is not None
