@@ -43,7 +43,8 @@ import bench_laws  # noqa: E402  (the mpl data's per-step LRs)
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "optimize.md"
 SCHAIPP = ROOT / "data" / "curves" / "schaipp124m"
-RUNS = ROOT / "benchmarks" / "results" / "harness_tiny" / "runs"
+RESULTS = ROOT / "benchmarks" / "results"  # harness runs: the sweep's in harness_tiny/runs,
+OURS = "optimize_runs"  # those of the schedules the laws chose here
 LAWS = {"momentum": lrsched.MomentumLaw, "multipower": lrsched.MultiPowerLaw}
 REPEATS = 3  # timings: the median of this many (the machine may be shared)
 FINDINGS = """## What this says
@@ -264,13 +265,14 @@ def forecast_cost() -> list[str]:
 
 PEAK, STEPS, WARMUP, SEEDS = 0.004, 400, 20, (0, 1)
 CACHED = {  # the sweep's runs: cosine to 10%, and its WSD (20% 1-sqrt cooldown)
-    "cosine to 10%": "cosine-lr0.004-s{seed}",
-    "sweep's wsd 20% 1-sqrt": "wsd-lr0.004-s{seed}",
+    "cosine to 10%": "harness_tiny/runs/cosine-lr0.004-s{seed}",
+    "sweep's wsd 20% 1-sqrt": "harness_tiny/runs/wsd-lr0.004-s{seed}",
 }
 
 
 def harness(train_missing: bool) -> list[str]:
-    train = [quiet(lrsched.read_curve, RUNS / n / "curve.csv", loss_col="val_loss", name=n)
+    train = [quiet(lrsched.read_curve, RESULTS / "harness_tiny" / "runs" / n / "curve.csv",
+                   loss_col="val_loss", name=n)
              for n in ("constant-lr0.004-s0", "cosine-lr0.004-s0")]
     plans = []  # (label, spec, law fit, folder name pattern)
     for law_name, law in LAWS.items():
@@ -279,11 +281,12 @@ def harness(train_missing: bool) -> list[str]:
             best = optimize(fit, STEPS, PEAK, family, warmup=WARMUP)
             spec = best.schedule.to_spec()
             tag = f"{zlib.crc32(spec.encode()):08x}"
-            plans.append((f"{law_name}: {best.name}", spec, fit, f"opt-{family}-{tag}-s{{seed}}"))
+            plans.append((f"{law_name}: {best.name}", spec, fit,
+                          f"{OURS}/opt-{family}-{tag}-s{{seed}}"))
         plans += [(f"{law_name}: {name}", _run(pattern.format(seed=0))["schedule"], fit, pattern)
                   for name, pattern in CACHED.items()]
     missing = [(spec, pattern.format(seed=s), s) for _, spec, _, pattern in plans
-               for s in SEEDS if not (RUNS / pattern.format(seed=s) / "run.json").is_file()]
+               for s in SEEDS if not (RESULTS / pattern.format(seed=s) / "run.json").is_file()]
     missing = list(dict.fromkeys(missing))
     if missing and train_missing:
         with ThreadPoolExecutor(2) as pool:  # two runs at once, one thread each
@@ -293,7 +296,7 @@ def harness(train_missing: bool) -> list[str]:
     results, by_run = {}, {}
     for label, spec, fit, pattern in plans:
         names = [pattern.format(seed=s) for s in SEEDS]
-        if not all((RUNS / n / "run.json").is_file() for n in names):
+        if not all((RESULTS / n / "run.json").is_file() for n in names):
             rows.append(f"| {label} | | not run | | | | | `{spec[:60]}` |")
             continue
         by_run[pattern] = measured = [_run(n)["final_val_loss"] for n in names]
@@ -326,16 +329,16 @@ def harness(train_missing: bool) -> list[str]:
 
 
 def _run(name: str) -> dict:
-    return json.loads((RUNS / name / "run.json").read_text())
+    return json.loads((RESULTS / name / "run.json").read_text())
 
 
 def _train(spec: str, name: str, seed: int) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-m", "lrsched", "harness", "run", "--preset", "tiny",
                     "--schedule", spec, "--peak-lr", str(PEAK), "--seed", str(seed),
-                    "--out", str(RUNS / name), "--set", "device=cpu"],
+                    "--out", str(RESULTS / name), "--set", "device=cpu"],
                    check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    (RUNS / name / "checkpoint.pt").unlink()  # the finished run keeps its curve and summary
+    (RESULTS / name / "checkpoint.pt").unlink()  # the finished run keeps its curve and summary
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -365,7 +368,7 @@ def report(s: dict, seconds: float) -> str:
         "# Choosing schedules under a fitted law",
         "",
         f"`python benchmarks/bench_optimize.py` ({seconds:.0f} s; the harness runs are cached "
-        "in benchmarks/results/harness_tiny/runs, `--harness` trains the missing ones). "
+        "in benchmarks/results/optimize_runs, `--harness` trains the missing ones). "
         "Laws with their defaults (`MomentumLaw()`, `MultiPowerLaw()`); intervals are 80%, "
         "from the parameter covariance only.",
         "",
