@@ -23,7 +23,7 @@ from importlib import import_module
 
 from lrsched.errors import InputError
 
-_COMMANDS = ["preview", "fit_curve", "refine", "harness"]
+_COMMANDS = ["preview", "fit_curve", "refine", "harness", "optimize", "plan_anneal"]
 BROKEN_PIPE, INTERRUPTED = 128 + 13, 128 + 2  # statuses of a death by SIGPIPE, SIGINT
 
 

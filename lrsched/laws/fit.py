@@ -117,25 +117,47 @@ class Fit:
         return out
 
     def check(self, lrs) -> list[str]:
-        """Warnings about predicting a run with these LRs: peak LRs outside the fitted
-        ones (or multipliers given instead of LRs), runs far longer than the fitted ones."""
+        """Warnings about predicting a run with these LRs (``check_run``)."""
         lrs = as_lrs(lrs)
+        return self.check_run(float(lrs.max()), lrs.size)
+
+    def check_run(self, peak_lr: float, steps: int) -> list[str]:
+        """Warnings about predicting a ``steps``-step run at ``peak_lr``: peak LRs outside
+        the fitted ones (or multipliers given instead of LRs), runs far longer than the
+        fitted ones."""
         peaks = [d["lr"][1] for d in self.data if "lr" in d]
         lengths = [d["steps"][1] for d in self.data if "steps" in d]
         out = []
         if peaks:
-            peak, low, high = float(lrs.max()), min(peaks), max(peaks)
-            if peak > 100 * high:
-                out.append(f"peak LR {peak:g} is {peak / high:.0f}x the fitted peak LR {high:g}: "
-                           "are these LR multipliers? give absolute LRs (--peak-lr)")
-            elif not low / LR_RANGE <= peak <= high * LR_RANGE:
-                out.append(f"peak LR {peak:g} is outside the fitted peak LRs "
+            low, high = min(peaks), max(peaks)
+            if peak_lr > 100 * high:
+                out.append(f"peak LR {peak_lr:g} is {peak_lr / high:.0f}x the fitted peak LR "
+                           f"{high:g}: are these LR multipliers? give absolute LRs (--peak-lr)")
+            elif not low / LR_RANGE <= peak_lr <= high * LR_RANGE:
+                out.append(f"peak LR {peak_lr:g} is outside the fitted peak LRs "
                            f"[{low:g}, {high:g}]; the law extrapolates, trust it less")
-        if lengths and lrs.size > STEP_RANGE * max(lengths):
-            out.append(f"a run of {lrs.size:,} steps is {lrs.size / max(lengths):.0f}x the "
+        if lengths and steps > STEP_RANGE * max(lengths):
+            out.append(f"a run of {steps:,} steps is {steps / max(lengths):.0f}x the "
                        f"longest fitted curve ({max(lengths):,} steps); the law extrapolates "
                        "far, trust it less")
         return out
+
+    def optimize(self, total_steps: int, peak_lr: float, family: str = "free",
+                 warmup: int | None = None, **options):
+        """The schedule of ``family`` with the lowest predicted final loss for a run of
+        ``total_steps`` at ``peak_lr``: ``(schedule, loss, interval, ...)``; see
+        ``lrsched.choosing.optimize``."""
+        from lrsched.choosing import optimize
+
+        return optimize(self, total_steps, peak_lr, family, warmup, **options)
+
+    def anneal_plan(self, lrs_so_far, starts=None, lengths=None, shape: str = "linear",
+                    **options):
+        """The predicted final loss of every cooldown start and length for a run in
+        progress; see ``lrsched.choosing.anneal_plan``."""
+        from lrsched.choosing import anneal_plan
+
+        return anneal_plan(self, lrs_so_far, starts, lengths, shape, **options)
 
     def to_dict(self) -> dict:
         cov = None if self.covariance is None else self.covariance.tolist()

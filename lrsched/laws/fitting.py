@@ -35,7 +35,7 @@ from lrsched.laws.base import Law, first_used_step
 from lrsched.laws.fit import Fit, FitError, fit_warnings
 
 HUBER_DELTA = 1e-3
-MAX_TRAIN_ERROR = 0.2  # a fit off its own curves by more (mean relative error) is no fit
+MAX_TRAIN_ERROR = 1.0  # a fit off its own curves by more (mean relative error) is no fit
 LOO_STARTS = 1  # starting points of each fit inside ``select`` (the final fit: ``starts``)
 SPLIT = 0.6  # with two curves, ``select`` fits the first 60% of each and scores the rest
 
@@ -66,7 +66,7 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
         variants = {value: law.with_options(**{option: value}) for value in candidates}
         law = variants[select(variants, curves, first_step, fallback, pilots)]
     fixed, estimated = dict(fixed or {}), {}
-    if law.pilot is not None:
+    if law.pilot is not None and not set(law.pilot[1]) <= set(fixed):
         pilot_law, names = law.pilot
         key = (pilot_law.name, first_step, *map(id, curves))
         if key not in pilots:

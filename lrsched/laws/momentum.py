@@ -79,3 +79,35 @@ class MomentumLaw(Law):
         # m is a first-order linear filter of the LR drops; S2 its cumulative sum
         m = lfilter([1.0], [1.0, -values["lam"]], prepared["drops"])
         return {"L0": 1.0, "A": power, "C": -np.cumsum(m)[prepared["steps"]]}
+
+    def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
+        """The loss at the last step T of ``lrs``, as ``predict(params, lrs)[-1]``, and with
+        ``grad=True`` also its gradient with respect to every per-step LR.
+
+        S1(T) and S2(T) are linear in the LRs eta (``area_lrs``): unrolling the filter,
+        S2(T) = sum_{j=1..T} (eta_{j-1} - eta_j) w_j, w_j = (1 - lam^(T-j+1)) / (1 - lam), so
+
+            dL/deta_k = -alpha A S1^(-alpha-1) - C (w_{k+1} - w_k)   (w_0 = w_{T+1} = 0).
+
+        With ``warmup="peak"`` the warmup steps are counted at the peak LR: their gradient
+        goes to the first peak step, and the warmup LRs themselves get 0.
+        """
+        lrs = np.asarray(lrs, dtype=float)
+        eta = self.area_lrs(lrs)
+        n, lam = eta.size, params["lam"]
+        w = -np.expm1(np.arange(n, 0, -1) * np.log(lam)) / (1.0 - lam)  # w_j, j = 0..T
+        w[0] = 0.0  # S2 has no drop at step 0
+        s1 = eta.sum()
+        s2 = np.dot(eta[:-1] - eta[1:], w[1:])
+        loss = params["L0"] + params["A"] * s1 ** -params["alpha"] - params["C"] * s2
+        if not grad:
+            return float(loss)
+        d_s2 = np.append(w[1:], 0.0) - w
+        d_eta = -params["alpha"] * params["A"] * s1 ** (-params["alpha"] - 1) - params["C"] * d_s2
+        if self.warmup == "plain":
+            return float(loss), d_eta
+        end = warmup_end(lrs)
+        d_lrs = d_eta.copy()
+        d_lrs[:end] = 0.0
+        d_lrs[end] = d_eta[: end + 1].sum()
+        return float(loss), d_lrs

@@ -215,3 +215,45 @@ class MultiPowerLaw(Law):
                 total[part] += np.sum(weight * multipower_g(x, values["C"], values["beta"]),
                                       axis=1)
         return total
+
+    def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
+        """The loss at the last step T of ``lrs`` by the direct sum (``predict(params,
+        lrs)[-1]`` up to its block approximation), and with ``grad=True`` also its
+        gradient with respect to every per-step LR.
+
+        With d_k = eta_{k-1} - eta_k, x_k = eta_k^-gamma S_k(T) and LD(T) = B sum_k d_k G(x_k)
+        over the steps k of the sum (from 1, or after the warmup with ``warmup="peak"``):
+
+            dLD/(B deta_j) = G(x_{j+1}) - G(x_j)                 (through d)
+                             + sum_{k<=j} d_k G'(x_k) eta_k^-gamma  (through S_k(T))
+                             - gamma d_j G'(x_j) x_j / eta_j        (through eta_j^-gamma)
+
+        G'(x) = beta C (C x + 1)^(-beta-1); a step whose LR is exactly 0 has G = 1 (and no
+        G' terms), as in ``predict``; dS1/deta_j = 1.
+        """
+        lrs = np.asarray(lrs, dtype=float)
+        start = 1 if self.warmup == "plain" else warmup_end(lrs) + 1
+        eta = lrs[start:]
+        drop = lrs[start - 1:-1] - eta
+        s_k = np.cumsum(eta[::-1])[::-1]  # S_k(T) = sum_{tau=k..T} eta_tau
+        live = eta > 0
+        safe = eta if live.all() else np.where(live, eta, 1.0)
+        scale = np.exp(-params["gamma"] * np.log(safe))  # eta_k^-gamma
+        x = scale * s_k
+        c, beta = params["C"], params["beta"]
+        g = multipower_g(x, c, beta)
+        if not live.all():
+            scale[~live], g[~live] = 0.0, 1.0
+        s1 = lrs.sum()
+        loss = params["L0"] + params["A"] * s1 ** -params["alpha"] - params["B"] * np.dot(drop, g)
+        if not grad:
+            return float(loss)
+        g_prime = beta * c * (1.0 - g) / (1.0 + c * x)  # 0 where G = 1
+        dg = drop * g_prime
+        d_ld = np.zeros(lrs.size)
+        d_ld[start - 1:-1] = g  # d_k rises with eta_{k-1}
+        d_ld[start:] += np.cumsum(dg * scale) - g - params["gamma"] * dg * x / safe
+        d_loss = -params["alpha"] * params["A"] * s1 ** (-params["alpha"] - 1) \
+            - params["B"] * d_ld
+        return float(loss), d_loss
+

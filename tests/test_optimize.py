@@ -1,0 +1,191 @@
+"""Choosing a schedule: the free-form family, ``optimize``, ``candidates`` and the
+``lrsched optimize`` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lrsched
+from lrsched.choosing import anneal_plan, candidates, optimize
+from lrsched.choosing.families import FreeForm
+from lrsched.choosing.prediction import final_loss
+from lrsched.cli import main
+from lrsched.errors import InputError
+from lrsched.laws import Fit, MomentumLaw, MultiPowerLaw
+from lrsched.laws.multipower import InstantDropLaw
+
+PEAK, STEPS, WARMUP = 3e-4, 3000, 200
+DATA = [{"name": "a.csv", "first_step": WARMUP, "lr": [PEAK / WARMUP, PEAK]}]
+# parameters near the fits to data/curves/mpl/25M
+PARAMS = {
+    "momentum": {"L0": 3.04, "A": 0.52, "alpha": 0.51, "C": 1.64, "lam": 0.9957},
+    "multipower": {"L0": 3.04, "A": 0.52, "alpha": 0.51, "B": 378.0, "C": 0.93, "beta": 1.23,
+                   "gamma": 0.47},
+}
+
+
+def make_fit(name: str) -> Fit:
+    law = MomentumLaw() if name == "momentum" else MultiPowerLaw()
+    params = PARAMS[name]
+    names = [n for n in params if n != "B"]  # B is held in the multi-power fit
+    cov = np.diag([(1e-3 * params[n]) ** 2 for n in names])
+    return Fit(law, dict(params), {n: 0.0 for n in params}, covariance=cov,
+               covariance_names=names, data=DATA)
+
+
+@pytest.fixture(params=["momentum", "multipower"])
+def fit(request):
+    return make_fit(request.param)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 400), st.integers(0, 50), st.data())
+def test_free_form_never_rises_and_its_gradient_is_the_chain_rule(body, warmup, data):
+    form = FreeForm(warmup + body, warmup, PEAK, floor=0.01, knots=12)
+    r = np.array(data.draw(st.lists(st.floats(0.0, 1.0), min_size=form.size,
+                                    max_size=form.size)))
+    lrs = form.lrs(r)
+    after = lrs[warmup:]
+    assert lrs.size == warmup + body and np.all(np.diff(after) <= 1e-18)
+    assert after[0] == PEAK and after.min() >= 0.01 * PEAK * (1 - 1e-12)
+    schedule = form.schedule(r)
+    assert lrsched.from_spec(schedule.to_spec()) == schedule
+    # d(c . lrs)/dr for a random c: lrs is linear in each r_j, so differences are exact
+    c = np.random.default_rng(body).normal(size=lrs.size)
+    grad = form.grad(r, c)
+    for j in range(form.size):
+        up, down = r.copy(), r.copy()
+        up[j], down[j] = min(r[j] + 1e-4, 1.0), max(r[j] - 1e-4, 0.0)
+        numeric = (c @ form.lrs(up) - c @ form.lrs(down)) / (up[j] - down[j])
+        assert grad[j] == pytest.approx(numeric, rel=1e-6, abs=1e-9 * np.abs(c).sum() * PEAK)
+
+
+def test_every_family_returns_a_schedule_for_the_whole_run(fit):
+    for family in ("cosine", "linear", "wsd", "free"):
+        best = optimize(fit, STEPS, PEAK, family, warmup=WARMUP)
+        m = best.schedule(np.arange(STEPS))
+        assert best.family == family and best.schedule.total_steps == STEPS
+        assert best.schedule.warmup == WARMUP and np.all(np.diff(m[WARMUP:]) <= 1e-12)
+        assert best.loss == pytest.approx(final_loss(fit, PEAK * m), rel=1e-12)
+        low, high = best.interval
+        assert low < best.loss < high
+        assert lrsched.from_spec(best.schedule.to_spec()) == best.schedule
+
+
+def test_the_optima_beat_every_fixed_row_and_the_free_form_beats_the_families(fit):
+    table = candidates(fit, STEPS, PEAK, warmup=WARMUP)
+    losses = [c.loss for c in table]
+    assert losses == sorted(losses)
+    by_family = {c.family: c.loss for c in table if c.family}
+    fixed = {c.name: c.loss for c in table if not c.family}
+    assert len(fixed) == 3 + 9 * 4 and set(by_family) == {"free", "wsd", "cosine", "linear"}
+    assert by_family["cosine"] <= min(fixed["cosine to 10%"], fixed["cosine to 0"]) + 1e-9
+    assert by_family["linear"] <= fixed["linear to 0"] + 1e-9
+    assert by_family["wsd"] <= min(v for k, v in fixed.items() if k.startswith("wsd")) + 1e-9
+    assert by_family["free"] <= min(by_family.values()) + 1e-5  # 48 knots vs exact WSD
+
+
+def test_the_free_form_optimum_is_a_minimum(fit):
+    # no feasible direction lowers the loss: nudge knots down (or up), re-evaluate
+    form = FreeForm(STEPS, WARMUP, PEAK)
+    best = optimize(fit, STEPS, PEAK, "free", warmup=WARMUP)
+    values = np.array(best.schedule.values)
+    for j in range(1, values.size):
+        for step in (-0.01, 0.01):
+            nudged = values.copy()
+            nudged[j:] = np.clip(nudged[j:] + step, form.floor, 1.0)
+            nudged = np.minimum.accumulate(nudged)
+            schedule = lrsched.tabulated(values=nudged.tolist(), steps=best.schedule.steps,
+                                         warmup=WARMUP)
+            assert final_loss(fit, PEAK * schedule(np.arange(STEPS))) >= best.loss - 1e-7
+
+
+def test_wsd_chooses_among_given_fractions():
+    fit = make_fit("multipower")
+    fractions = [0.1, 0.3, 0.5]
+    best = optimize(fit, STEPS, PEAK, "wsd", warmup=WARMUP, shapes=["linear"],
+                    fractions=fractions, final=0.0)
+    losses = [final_loss(fit, PEAK * lrsched.wsd(total_steps=STEPS, warmup=WARMUP,
+                                                 decay_steps=round(f * STEPS))(np.arange(STEPS)))
+              for f in fractions]
+    assert best.schedule == lrsched.wsd(total_steps=STEPS, warmup=WARMUP,
+                                        decay_steps=round(fractions[int(np.argmin(losses))]
+                                                          * STEPS))
+
+
+def test_bad_questions_are_one_line_errors():
+    fit = make_fit("momentum")
+    with pytest.raises(InputError, match="warmup"):
+        optimize(fit, 100, PEAK, warmup=100)
+    with pytest.raises(InputError, match="fitted law starts"):
+        optimize(fit, WARMUP, PEAK, warmup=10)
+    with pytest.raises(InputError, match="unknown family"):
+        optimize(fit, STEPS, PEAK, "step")
+    with pytest.raises(InputError, match="shape"):
+        optimize(fit, STEPS, PEAK, "wsd", shapes=["square"])
+    drop = Fit(InstantDropLaw(), {"L0": 3.0, "A": 0.5, "alpha": 0.5, "B": 300.0}, {})
+    with pytest.raises(InputError, match="final_loss"):
+        optimize(drop, STEPS, PEAK)
+    with pytest.warns(UserWarning, match="are these LR multipliers"):
+        optimize(fit, STEPS, 1.0, "cosine", warmup=WARMUP)  # a multiplier, not an LR
+
+
+@pytest.fixture
+def fit_file(tmp_path):
+    path = tmp_path / "fit.json"
+    make_fit("multipower").save(path)
+    return path
+
+
+def test_cli_prints_the_table_and_writes_the_result(fit_file, tmp_path, capsys):
+    out, png = tmp_path / "best.json", tmp_path / "best.png"
+    assert main(["optimize", str(fit_file), "--steps", str(STEPS), "--peak-lr", str(PEAK),
+                 "--family", "wsd", "--out", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "free-form optimum" in text and "below cosine to 10%" in text
+    assert f"warmup {WARMUP} (the fitted runs')" in text
+    doc = json.loads(out.read_text())
+    schedule = lrsched.Schedule.from_dict(doc["schedule"])
+    assert doc["family"] == "wsd" and schedule.name == "wsd"
+    assert lrsched.from_spec(doc["spec"]) == schedule
+    assert len(doc["candidates"]) == 3 + 36 + 4 and png.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--steps", "150"], "fitted law starts"),
+    (["--steps", "500", "--warmup", "500"], "warmup"),
+    (["--steps", "500", "--plot", "missing/best.png"], "does not exist"),
+    (["--steps", "500", "--out", "missing/best.json"], "does not exist"),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(fit_file, tmp_path, capsys, args,
+                                                      message):
+    assert main(["optimize", str(fit_file), "--peak-lr", str(PEAK), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.json"]
+
+
+def test_cli_wrong_law_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({"law": "instant-drop", "version": 1, "params": {}}))
+    assert main(["optimize", str(path), "--steps", "500", "--peak-lr", "3e-4"]) == 2
+    assert 'law "instant-drop" is not one of' in capsys.readouterr().err
+
+
+def test_cli_warns_of_a_peak_lr_far_outside_the_fit(fit_file, capsys):
+    assert main(["optimize", str(fit_file), "--steps", "600", "--peak-lr", "3e-3"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("lrsched optimize: warning: peak LR 0.003 is outside the fitted peak LRs")
+
+
+def test_fit_methods_are_the_choosing_functions():
+    fit = make_fit("momentum")
+    assert fit.optimize(STEPS, PEAK, "cosine", warmup=WARMUP) == optimize(
+        fit, STEPS, PEAK, "cosine", warmup=WARMUP)
+    lrs = np.full(STEPS // 2, PEAK)
+    assert fit.anneal_plan(lrs, lengths=[100]).best == anneal_plan(fit, lrs, lengths=[100]).best
