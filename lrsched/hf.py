@@ -41,29 +41,29 @@ def from_hf(name: Any, num_warmup_steps: int | None = None,
         raise InputError(f"{name} follows a metric, not the step, so it is no Schedule; use "
                          "torch.optim.lr_scheduler.ReduceLROnPlateau")
     if name not in _BUILDERS:
-        raise ValueError(f"unknown transformers scheduler {name!r}; known: "
+        raise InputError(f"unknown transformers scheduler {name!r}; known: "
                          f"{', '.join([*_BUILDERS, *_METRIC_DRIVEN])}")
     if num_warmup_steps is None and name != "constant":
-        raise ValueError(f"{name} requires num_warmup_steps; pass it (0 for no warmup)")
+        raise InputError(f"{name} requires num_warmup_steps; pass it (0 for no warmup)")
     builder = _BUILDERS[name]
     kwargs = dict(scheduler_specific_kwargs or {})
     allowed = list(inspect.signature(builder).parameters)[2:]
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
-        raise ValueError(f"{name} takes no scheduler_specific_kwargs key {unknown[0]!r}; "
+        raise InputError(f"{name} takes no scheduler_specific_kwargs key {unknown[0]!r}; "
                          f"allowed: {', '.join(allowed) or 'none'}")
     return builder(num_warmup_steps, num_training_steps, **kwargs)
 
 
 def _total(name: str, num_training_steps: int | None) -> int:
     if num_training_steps is None:
-        raise ValueError(f"{name} requires num_training_steps (the run's length in steps)")
+        raise InputError(f"{name} requires num_training_steps (the run's length in steps)")
     return num_training_steps
 
 
 def _half_wave(name: str, num_cycles: float) -> None:
     if num_cycles != 0.5:
-        raise ValueError(f"{name}: num_cycles={num_cycles!r} has no lrsched equivalent; only "
+        raise InputError(f"{name}: num_cycles={num_cycles!r} has no lrsched equivalent; only "
                          "num_cycles=0.5 (one half-wave down) maps exactly")
 
 
@@ -72,7 +72,7 @@ def _ratio(name: str, key: str, value: float, lr_init: float | None) -> float:
     if value == 0:
         return 0.0
     if lr_init is None:
-        raise ValueError(f"{name}: {key}={value!r} is an absolute LR; also pass lr_init "
+        raise InputError(f"{name}: {key}={value!r} is an absolute LR; also pass lr_init "
                          "(the optimizer's lr) in scheduler_specific_kwargs")
     return value / lr_init
 
@@ -101,7 +101,7 @@ def _cosine(w, t, num_cycles=0.5):
 
 def _cosine_with_restarts(w, t, num_cycles=1):
     if num_cycles != int(num_cycles) or num_cycles < 1:
-        raise ValueError(f"cosine_with_restarts: num_cycles={num_cycles!r} must be a whole "
+        raise InputError(f"cosine_with_restarts: num_cycles={num_cycles!r} must be a whole "
                          "number >= 1 (a partial last cycle has no lrsched equivalent)")
     return cosine_restarts(total_steps=_total("cosine_with_restarts", t), warmup=w,
                            cycles=int(num_cycles))
@@ -110,7 +110,7 @@ def _cosine_with_restarts(w, t, num_cycles=1):
 def _polynomial(w, t, lr_end=1e-7, power=1.0, lr_init=None):
     final = _ratio("polynomial", "lr_end", lr_end, lr_init)
     if final >= 1:
-        raise ValueError(f"polynomial: lr_end={lr_end!r} must be below lr_init={lr_init!r}")
+        raise InputError(f"polynomial: lr_end={lr_end!r} must be below lr_init={lr_init!r}")
     return polynomial(total_steps=_total("polynomial", t), warmup=w, power=power, final=final)
 
 
@@ -120,7 +120,7 @@ def _inverse_sqrt(w, t, timescale=None):
 
 def _min_lr_rate(name, min_lr, min_lr_rate, lr_init) -> float:
     if (min_lr is None) == (min_lr_rate is None):
-        raise ValueError(f"{name} needs exactly one of min_lr or min_lr_rate in "
+        raise InputError(f"{name} needs exactly one of min_lr or min_lr_rate in "
                          "scheduler_specific_kwargs")
     return min_lr_rate if min_lr is None else _ratio(name, "min_lr", min_lr, lr_init)
 
@@ -141,11 +141,11 @@ def _cosine_warmup_with_min_lr(w, t, num_cycles=0.5, min_lr=None, min_lr_rate=No
     final = _min_lr_rate(name, min_lr, min_lr_rate, lr_init)
     total = _total(name, t)
     if w == 0:
-        raise ValueError(f"{name} with num_warmup_steps=0 starts at progress 1/T, past the "
+        raise InputError(f"{name} with num_warmup_steps=0 starts at progress 1/T, past the "
                          "peak; no lrsched equivalent (cosine_with_min_lr is that curve one "
                          "step later)")
     if w == 1 and warmup_lr_rate is not None:
-        raise ValueError(f"{name}: warmup_lr_rate needs num_warmup_steps >= 2 for an "
+        raise InputError(f"{name}: warmup_lr_rate needs num_warmup_steps >= 2 for an "
                          "lrsched equivalent")
     if w == 1:
         return cosine(total_steps=total - 1, final=final)
@@ -158,16 +158,16 @@ def _warmup_stable_decay(w, t, num_decay_steps=None, num_stable_steps=None,
                          num_cycles=0.5):
     name = "warmup_stable_decay"
     if num_decay_steps is None:
-        raise ValueError(f"{name} requires num_decay_steps in scheduler_specific_kwargs")
+        raise InputError(f"{name} requires num_decay_steps in scheduler_specific_kwargs")
     if num_stable_steps is None:
         if t is None:
-            raise ValueError(f"{name} requires num_training_steps or num_stable_steps")
+            raise InputError(f"{name} requires num_training_steps or num_stable_steps")
         num_stable_steps = t - w - num_decay_steps
     for key, value in (("warmup_type", warmup_type), ("decay_type", decay_type)):
         if value not in ("linear", "cosine", "1-sqrt"):
-            raise ValueError(f"{name}: {key}={value!r} is unknown; use linear, cosine or 1-sqrt")
+            raise InputError(f"{name}: {key}={value!r} is unknown; use linear, cosine or 1-sqrt")
     if warmup_type != "linear" and w > 1:
-        raise ValueError(f"{name}: warmup_type={warmup_type!r} has no lrsched equivalent; "
+        raise InputError(f"{name}: warmup_type={warmup_type!r} has no lrsched equivalent; "
                          "lrsched's warmup is linear (warmup_type='linear')")
     if decay_type == "cosine":
         _half_wave(name, num_cycles)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lrsched.schedules import base as schedules_base
 from lrsched.snapshot import rng_state, set_rng_state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,8 @@ def test_python_examples_run(page, tmp_path, monkeypatch):
     temporary folder that sees the shipped files where the repository root has them
     (so a page writes nothing into the repository). Each block is compiled with the
     page's own line numbers, so a traceback points at the failing line of the .md file;
-    the random generators are put back afterwards."""
+    the random generators, and the schedule families (the schedules page adds one), are
+    put back afterwards."""
     blocks = python_blocks(page)
     assert blocks, f"{page.name} has no runnable example; every page shows one"
     for name in SHIPPED:
@@ -46,6 +48,7 @@ def test_python_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__main__"}
     rng = rng_state()
+    monkeypatch.setattr(schedules_base, "_REGISTRY", dict(schedules_base._REGISTRY))
     try:
         for line, code in blocks:
             exec(compile("\n" * (line - 1) + code, str(page), "exec"), namespace)

@@ -50,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)  # SystemExit on --help, a bad argument
         try:
             code = args.func(args)
-        # TODO(lead, at merge): drop ValueError here once schedules, laws and scheduler
-        # raise InputError; until then their validators would show a traceback.
-        except (InputError, ValueError, OSError) as exc:
+        except (InputError, OSError) as exc:
             if isinstance(exc, BrokenPipeError):
                 raise
             print(f"lrsched {args.command}: error: {one_line(exc)}", file=sys.stderr)
