@@ -256,3 +256,16 @@ def test_relaxation_stretches_and_doubling_scan_agree(kappa):
     eta, drops = np.abs(rng.normal(1e-3, 3e-4, 50_000)), rng.normal(0, 1e-4, 50_000)
     both = relaxed(drops, eta, kappa), _relaxed_by_doubling(drops, np.exp(-eta / kappa))
     np.testing.assert_allclose(*both, rtol=0, atol=1e-11 * np.abs(both[1]).max())
+
+
+@pytest.mark.parametrize("spec", ["cosine:total_steps=60000,warmup=2000,final=0.1",
+                                  "wsd:total_steps=60000,warmup=2000,decay_steps=6000",
+                                  "multistep:milestones=[20000,40000],gamma=0.3,warmup=2000",
+                                  "wsd:total_steps=60000,warmup=2000,decay_steps=300,final=0"])
+def test_multipower_many_steps_are_interpolated_between_exact_anchors(spec, monkeypatch):
+    lrs = 3e-4 * lrsched.from_spec(spec)(np.arange(60_000))
+    law = MultiPowerLaw()
+    fast = law.predict(MPL, lrs)
+    monkeypatch.setattr(mp, "DENSE", 10**9)  # every step by the blocks
+    exact = law.predict(MPL, lrs)
+    assert np.max(np.abs(fast[2001:] - exact[2001:])) < 2e-5
