@@ -124,8 +124,7 @@ def figure(best: dict, searches: list[dict]):
 
 
 def main() -> None:
-    from lrsched.autolrs.plot import history_figure
-    from lrsched.plot import save_figure
+    from lrsched.plot import autolrs_figure, save_figure
 
     clock = time.perf_counter()
     with Pool(2) as pool:
@@ -186,7 +185,7 @@ def main() -> None:
     ]
     (RESULTS / "autolrs.md").write_text("\n".join(lines))
     save_figure(figure(best, searches), RESULTS / "autolrs.png")
-    save_figure(history_figure(searches[0]["state"]), ROOT / "docs" / "img" / "autolrs.png")
+    save_figure(autolrs_figure(searches[0]["state"]), ROOT / "docs" / "img" / "autolrs.png")
     (RESULTS / "autolrs_history.json").write_text(json.dumps(
         {s["forecaster"]: s["state"] for s in searches}) + "\n")
     print("\n".join(lines))

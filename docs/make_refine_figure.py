@@ -13,8 +13,7 @@ from make_figures import shrink
 from sklearn.datasets import load_digits
 
 import lrsched
-from lrsched.plot import save_figure
-from lrsched.refinement import refine_figure
+from lrsched.plot import refine_figure, save_figure
 
 IMG = Path(__file__).resolve().parent / "img"
 STEPS = 1000

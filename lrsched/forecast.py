@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrsched.choosing.anneal import Cooldown, cooldown_lrs
-from lrsched.choosing.prediction import error_bar, final_interval, final_loss
+from lrsched.choosing.prediction import final_interval, final_loss
 from lrsched.errors import InputError
 from lrsched.laws import FitError
 from lrsched.laws.base import first_used_step
@@ -89,29 +89,11 @@ class Forecast:
             "cooldown_now_end": c.start + c.length}.items()}
 
     def figure(self):
-        """The logged loss, the fitted law, and its two predictions with their intervals."""
-        from matplotlib.figure import Figure
+        """The logged loss, the fitted law, and its two predictions with their intervals
+        (``lrsched.plot.forecast_figure``)."""
+        from lrsched.plot import forecast_figure
 
-        fig = Figure(figsize=(7, 4), layout="constrained")
-        ax = fig.subplots()
-        c = self.cooldown
-        ax.plot(self.curve.steps, self.curve.loss, ".", ms=3, color="0.4", label="logged loss")
-        for lrs, loss, interval, label, color in (
-                (self.lrs, self.final_loss, self.interval, "planned schedule", "C0"),
-                (self.cooldown_lrs, c.loss, c.interval, f"cooldown now over {c.length}",
-                 "C1")):
-            start = min(first_used_step(lrs), lrs.size - 1)
-            steps = np.unique(np.linspace(start, lrs.size - 1, 300).astype(np.int64))
-            ax.plot(steps, self.fit.predict(lrs, steps), color=color,
-                    label=f"{label}: {loss:.4f}")
-            error_bar(ax, lrs.size - 1, loss, interval, color)
-        ax.axvline(self.step, color="0.6", lw=0.8, ls=":")
-        low = min(self.interval[0], c.interval[0])
-        ax.set_ylim(low - 0.05 * (self.curve.loss.max() - low), np.quantile(self.curve.loss, 0.9))
-        ax.set(xlabel="step", ylabel="loss",
-               title=f"forecast at step {self.step} ({self.fit.law.name} law, 80% intervals)")
-        ax.legend(fontsize=8)
-        return fig
+        return forecast_figure(self)
 
 
 def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,

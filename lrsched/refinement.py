@@ -49,7 +49,7 @@ def refine(norms: Sequence[float] | np.ndarray, kind: Kind = "adam",
     if kind not in POWER:
         raise InputError(f"kind={kind!r} is invalid; use 'adam' (l1 norms, Adam-type "
                          f"optimizers) or 'sgd' (l2 norms)")
-    g = smooth(_on_every_step(check_norms(norms), steps), smoothing)
+    g = smooth(on_every_step(check_norms(norms), steps), smoothing)
     n = len(g) if total_steps is None else total_steps
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise InputError(f"total_steps={total_steps!r} is invalid; give a whole number >= 2")
@@ -65,7 +65,7 @@ def refine(norms: Sequence[float] | np.ndarray, kind: Kind = "adam",
     return tabulated(values=eta / eta.max())
 
 
-def _on_every_step(g: np.ndarray, steps) -> np.ndarray:
+def on_every_step(g: np.ndarray, steps) -> np.ndarray:
     """Norms ``g`` recorded at ``steps``, linearly filled in on every step between the
     first and the last."""
     if steps is None:
@@ -283,36 +283,3 @@ def _suffix(path: str | os.PathLike) -> str:
     if suffix not in (".npy", ".csv"):
         raise InputError(f"{os.fspath(path)}: norms files are .npy or .csv, got {suffix!r}")
     return suffix
-
-
-# -- the picture: norms -> schedule ----------------------------------------------------------
-
-
-def refine_figure(norms: Sequence[float] | np.ndarray, kind: Kind = "adam",
-                  total_steps: int | None = None, smoothing: float = 0.1, title: str = "",
-                  steps: Sequence[int] | np.ndarray | None = None):
-    """A matplotlib Figure: the norms and their median filter ĝ above, the refined
-    schedule (with linear decay for reference) below."""
-    from matplotlib.figure import Figure
-
-    g = check_norms(norms)
-    recorded = np.arange(len(g)) if steps is None else check_steps(steps, len(g))
-    every = _on_every_step(g, steps)
-    schedule = refine(g, kind, total_steps, smoothing, steps)
-    fig = Figure(figsize=(6.4, 4.6), layout="constrained")
-    top, bottom = fig.subplots(2, 1)
-    top.plot(recorded, g, color="0.7", lw=0.8, label="recorded norm")
-    top.plot(np.arange(recorded[0], recorded[-1] + 1), smooth(every, smoothing), color="C0",
-             lw=1.8, label=f"median filter ({smoothing:g} of the run)")
-    top.set(xlim=(recorded[0], recorded[-1]), xlabel="step of the recorded run",
-            ylabel=f"{'l1' if kind == 'adam' else 'l2'} gradient norm")
-    top.legend(fontsize=8, frameon=False)
-    t = np.arange(schedule.total_steps)
-    bottom.plot(t, schedule(t), color="C3", lw=1.8, label=f"refined ({kind})")
-    bottom.plot(t, 1 - t / t[-1], color="0.5", ls="--", lw=1, label="linear decay")
-    bottom.set(xlim=(0, t[-1]), ylim=(0, 1.05), xlabel="step of the refined run",
-               ylabel="LR multiplier")
-    bottom.legend(fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig

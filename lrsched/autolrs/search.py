@@ -336,11 +336,10 @@ class AutoLRS:
             tmp.write_text(json.dumps(self.state_dict(), allow_nan=False) + "\n")
 
     def plot(self, path: str | os.PathLike | None = None):
-        """The search picture (see ``lrsched.autolrs.plot``); saved to ``path`` if given."""
-        from lrsched.autolrs.plot import history_figure
-        from lrsched.plot import save_figure
+        """The search picture (``lrsched.plot.autolrs_figure``); saved to ``path`` if given."""
+        from lrsched.plot import autolrs_figure, save_figure
 
-        fig = history_figure(self.state_dict())
+        fig = autolrs_figure(self.state_dict())
         if path is not None:
             save_figure(fig, path)
         return fig

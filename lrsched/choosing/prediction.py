@@ -33,12 +33,6 @@ def final_interval(fit, lrs: np.ndarray) -> tuple[float, float]:
     return float(low[0]), float(high[0])
 
 
-def error_bar(ax, step: int, loss: float, interval: tuple[float, float], color) -> None:
-    """Draw a predicted final ``loss`` at ``step`` with its ``interval`` on ``ax``."""
-    below, above = max(loss - interval[0], 0.0), max(interval[1] - loss, 0.0)
-    ax.errorbar(step, loss, yerr=[[below], [above]], fmt="o", ms=3, capsize=2, color=color)
-
-
 def fitted_start(fit) -> int:
     """The first step the fit models (the fitted runs' warmup end; 0 if unknown)."""
     if fit.first_step is not None:

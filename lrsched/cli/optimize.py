@@ -6,8 +6,6 @@ import json
 import sys
 import warnings
 
-import numpy as np
-
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
 
 SHOWN = 60  # characters of a spec shown in the table
@@ -60,9 +58,9 @@ def run(args) -> int:
         _write(args, fit, result, table)
         print(f"wrote {args.out}")
     if args.plot:
-        from lrsched.plot import save_figure
+        from lrsched.plot import optimize_figure, save_figure
 
-        save_figure(figure(fit, table, args.steps, args.peak_lr), args.plot)
+        save_figure(optimize_figure(fit, table, args.steps, args.peak_lr), args.plot)
         print(f"wrote {args.plot}")
     return 0
 
@@ -101,38 +99,3 @@ def _write(args, fit, result, table) -> None:
            "schedule": result.schedule.to_dict(), "candidates": [row(c) for c in table]}
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(json_ready(doc), indent=2) + "\n")
-
-
-def figure(fit, table, total_steps: int, peak_lr: float):
-    """LR (left) and predicted loss (right) of the common choices, the best WSD of the
-    10-90% rows and every optimum."""
-    from matplotlib.figure import Figure
-
-    from lrsched.choosing.optimize import COMMON
-    from lrsched.choosing.prediction import error_bar, fitted_start
-
-    grid = [c for c in table if c.name.startswith("wsd ") and c.name not in COMMON][:1]
-    shown = [c for c in table if c.name in COMMON or c.family] + grid
-    shown.sort(key=lambda c: c.loss)
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    lr_ax, loss_ax = fig.subplots(1, 2)
-    t = np.arange(total_steps)
-    start = min(fitted_start(fit), total_steps - 1)
-    steps = np.unique(np.linspace(start, total_steps - 1, 400).astype(np.int64))
-    ends = []
-    for i, c in enumerate(shown):
-        lrs = peak_lr * c.schedule(t)
-        style = {"color": f"C{i % 10}", "lw": 2.0 if i == 0 else 1.1}
-        lr_ax.plot(t, lrs, **style, label=f"{c.name}: {c.loss:.4f}")
-        loss = fit.predict(lrs, steps)
-        loss_ax.plot(steps, loss, **style)
-        error_bar(loss_ax, total_steps - 1, c.loss, c.interval, style["color"])
-        ends.append(loss[steps.size // 2])
-    lr_ax.set(xlabel="step", ylabel="learning rate", title="schedules (best first)")
-    lr_ax.legend(fontsize=7)
-    finals = [c.loss for c in shown]
-    loss_ax.set_xlim(steps[steps.size // 2], total_steps)
-    loss_ax.set_ylim(min(finals) - 0.2 * (max(ends) - min(finals)), max(ends))
-    loss_ax.set(xlabel="step", ylabel="predicted loss",
-                title=f"{fit.law.name} law: predicted loss, final 80% interval")
-    return fig

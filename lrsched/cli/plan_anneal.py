@@ -75,9 +75,9 @@ def run(args) -> int:
     print(_table(plan))
     print(_recommendation(plan, schedule is not None))
     if args.plot:
-        from lrsched.plot import save_figure
+        from lrsched.plot import anneal_plan_figure, save_figure
 
-        save_figure(figure(plan, fit.law.name), args.plot)
+        save_figure(anneal_plan_figure(plan, fit.law.name), args.plot)
         print(f"wrote {args.plot}")
     return 0
 
@@ -130,24 +130,3 @@ def _loss(cooldown) -> str:
     low, high = cooldown.interval
     return (f"final loss {cooldown.loss:.4f} [80%: {low:.4f}, {high:.4f}] at step "
             f"{cooldown.start + cooldown.length - 1}")
-
-
-def figure(plan, law_name: str):
-    """The plan as a heatmap: start (rows) by length (columns), the best marked."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(plan.losses, origin="lower", aspect="auto", cmap="viridis_r")
-    fig.colorbar(image, ax=ax, label="predicted final loss")
-    ax.set_xticks(range(plan.lengths.size), [str(d) for d in plan.lengths], fontsize=7)
-    ax.set_yticks(range(plan.starts.size), [str(s) for s in plan.starts], fontsize=7)
-    ax.set(xlabel="cooldown length (steps)", ylabel="cooldown start (step)",
-           title=f"{law_name} law: final loss of a {plan.shape} cooldown")
-    for cooldown, marker, label in ((plan.best, "*", "best"), (plan.now_best, "o", "best now")):
-        if cooldown is not None:
-            i = int(np.flatnonzero(plan.starts == cooldown.start)[0])
-            j = int(np.flatnonzero(plan.lengths == cooldown.length)[0])
-            ax.plot(j, i, marker, color="white", mec="black", ms=11, label=label)
-    ax.legend(fontsize=8, loc="upper right")
-    return fig
