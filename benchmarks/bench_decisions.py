@@ -151,19 +151,113 @@ def main() -> None:
         targets.append(f"| {data} | {default} | " + " | ".join(cells) + " |")
     table, goals = "\n".join(rows), "\n".join(targets)
     print(goals)
+    dev = ["| law | RMS | mean | largest | n |", "|---|---|---|---|---|"]
+    for name, errors in development().items():
+        e = np.asarray(errors)
+        dev.append(f"| {name} | {np.sqrt(np.mean(e**2)):.4f} | {e.mean():.4f} | {e.max():.4f} "
+                   f"| {e.size} |")
+    dev = "\n".join(dev)
+    print(dev)
     OUT.write_text(
         "# Decisions: the end of the run and the winner among schedules\n\n"
         "Written by `python benchmarks/bench_decisions.py` (see its docstring for the "
         "protocol). Fit seconds on one core include the choices a law makes by "
         "leave-one-curve-out (auto: the choice of law), not the calibration.\n\n"
         f"{table}\n\n## Targets (issue 10), law `{default}`: measured / target\n\n{goals}\n\n"
-        f"{NOTES}\n")
+        "## Held-out final-loss error on the training curves only\n\n"
+        "Relative error of the final loss of training curves each law was not fitted to "
+        "(`development()`: leave one mpl training curve out; the first 12,000 steps of "
+        "the mpl training curves, the first 15,000 and 18,000 of the 124M ones). The RMS "
+        "is each law's `heldout_error`, the floor of its calibrated interval.\n\n"
+        f"{dev}\n\n{NOTES}\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
 
 
-NOTES = """## Notes
+NOTES = """## What the numbers say
 
-See docs/loss-curves.md, "Choosing a schedule from a fit"."""
+- The targets are missed. The decision targets (gap error <= 0.15 / 0.12, final_e <=
+  0.0012 / 0.0010) are 4-5x (124M) and 2-3x (mpl) away for every law, published or new.
+  `auto` has the lowest regret on the 124M runs (0.0011, against 0.0025 for the best
+  published law) and the lowest PredE and WorstE there, and meets the 100M PredE
+  target; it does not predict the gaps between schedules better than the momentum law.
+- The errors share a sign pattern across all laws: fitted to a constant and a cosine
+  run, every law over-credits short, late cooldowns at peak LR 5e-4 and under-credits
+  them at 2e-3. A constant and a cosine run do not determine how fast a drop's gain is
+  realised: the cosine decays slowly and the constant not at all. With one WSD run
+  (20% cooldown, 25,000 steps) added to the two training curves - a diagnostic run
+  after the choices below were made, scored on the other test curves - the relaxation
+  law's gap error falls to 0.66 (5e-4) and 0.40 (2e-3) and its regret to 0.0015 and
+  0.0006, while the momentum (1.25, 0.78) and multi-power (1.40, 1.02) laws do not
+  improve: the relaxation law's form is the one that can use the information, and
+  one short-cooldown run is the run to add (docs/loss-curves.md says so).
+- The 80% interval covers 66% of the 124M final losses with `auto` (84-87% for the
+  published laws, whose intervals are wider) and 67-100% on mpl. The floor of each
+  law's interval is its held-out error on the training curves (last table); the test
+  curves are further from the training ones than those held-out splits are.
+- Fit seconds: the machine was shared during this run. Measured side by side on it,
+  the multi-power fit of the 25M training curves takes 5.2 s with this code and 5.6 s
+  with the code before this change (the same procedure, restructured), so the
+  restructure costs nothing; on an idle core it was 1.6-2.4 s. `auto` refits every law
+  by leave-one-curve-out: 3-40 s.
+- Full per-step prediction of a 100,000-step cosine: see laws_table.md (every law under
+  0.5 s; the multi-power law evaluates long runs at anchors and interpolates, within
+  2e-5 of the loss).
+
+## How the new law and the defaults were chosen (training curves only)
+
+Development protocol, on the training curves alone: mpl, each size, leave one of the
+three training curves out, and fit the first 12,000 steps of all three; 124M, each
+peak LR, fit the first 15,000 and 18,000 steps of both curves. The score is the mean
+relative error of the held-out final losses (16 tasks; "dev" below), and the mean gap
+error where a task has two candidates. Every form was fitted with the same procedure
+(Huber on log loss, grid starts, bounded least squares). A family of drop-response laws
+L = L0 + A S1^-alpha - B sum_k (phi(eta_{k-1}) - phi(eta_k)) (1 - K(c_t - c_k)) was
+explored, with phi(eta) = eta^q, a clock c_t = sum (eta/eta_max)^(1-gamma) (gamma = 1:
+steps, as the momentum law; gamma = 0: LR area) and an exponential kernel K:
+
+| form | dev final error | dev gap error |
+|---|---|---|
+| steps clock, q = 1 (the momentum law) | 0.00264 | 0.132 |
+| clock exponent gamma fitted, q = 1 | 0.00274 | 0.148 |
+| half-way clock (gamma = 0.5), q = 1 | 0.00301 | 0.151 |
+| LR-area clock (gamma = 0), q = 1 | 0.00375 | 0.181 |
+| steps clock, q fitted | 0.00524 | 0.265 |
+| LR-area clock, q fitted (the relaxation law) | 0.00372 | 0.211 |
+| relaxation law with q fixed at 0.75 | 0.00258 | 0.098 |
+| relaxation law with q fixed at 0.6 | 0.00295 | 0.138 |
+| annealing term proportional to the reducible loss (supercollapse-like) | 0.00811 | 0.541 |
+| the same with a half-way clock / with q = 0.5 | 0.00831 / 0.00684 | 0.578 / 0.405 |
+| convex-bound hybrid (Schaipp et al.'s last-iterate bound, B x bound) | 0.00364 | 0.234 |
+| momentum law, weighting late points (x4 at the end) | 0.00223 | 0.116 |
+| momentum law, fitting from 20% of each run | 0.00181 | 0.121 |
+| relaxation law, weighting late points / fitting from 20% | 0.00349 / 0.00386 | 0.204 / 0.215 |
+| multi-power law (published defaults) | 0.00371 | 0.205 |
+
+In-sample, fitted to each training set whole, the relaxation law fits the last 20% of
+every training curve best: RMS relative residual 0.39e-3, against 0.59-0.62e-3 for the
+steps-clock forms, 1.02e-3 for the convex-bound hybrid and 1.56e-3 for the multi-power
+law; its free q comes out 0.72-0.83 on four sets and 0.37 on the 124M runs at 2e-3, and
+gamma, when free, goes to 0 (the LR-area clock) on every set. Its held-out error splits
+by task: best on the 124M time splits (the end of a cosine from its first 60-72%),
+worst when mpl's cosine is predicted from the constant and the step-drop runs (one
+drop level cannot separate q from B). That is the basis for adding it as lrsched's own
+law beside the published two.
+
+Rejected, with the reason:
+- q fixed at 0.75 (the best dev score): its 124M fit at 2e-3 puts kappa at its bound (an
+  instant drop); a weak prior on q, chosen by the time split, moved q by under 0.01 at
+  2e-3 while costing 3-10x the fit time: the data determine q; removed.
+- Fitting from 20% of each run (momentum law; the best dev final error): the earlier
+  time-split start rule (laws_table.md) broke published-split targets; here it was also
+  checked on the 124M test curves (gap error 1.34 / 1.35 per peak LR against 1.22 /
+  0.85), which is not how a default is chosen, so it is reported, not adopted.
+- The supercollapse-like multiplicative form, the convex-bound hybrid and the steps
+  clock with a free q: worse held-out errors.
+- Default law `auto`: chooses per training set among the three laws by leave one curve
+  out (three or more curves) or the 60% time split (two curves), scoring each held-out
+  curve by the mean of its PredE and final_e. It picks the multi-power law at mpl 25M
+  and 100M, the momentum law at 400M, and on the 124M runs the momentum law at 5e-4
+  and the relaxation law at 2e-3."""
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ _LAZY = {
     "load_fit": "lrsched.laws",
     "curve_metrics": "lrsched.laws",
     "decision_metrics": "lrsched.laws",
+    "calibrate": "lrsched.laws",
+    "fit_auto": "lrsched.laws",
     "Curve": "lrsched.curves",
     "read_curve": "lrsched.curves",
     "GradNormRecorder": "lrsched.recorder",
