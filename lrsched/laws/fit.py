@@ -69,7 +69,8 @@ class Fit:
         """A calibrated (low, high) interval meant to hold the measured loss with
         probability ``level``: the parameter uncertainty (``band``) and the fit's
         ``calibration``, the relative error with which it predicted held-out training
-        data (``fitting.calibrate``), added in quadrature, as a normal interval."""
+        data (``fitting.calibrate``; uncalibrated, the law's ``heldout_error``), added in
+        quadrature, as a normal interval."""
         from scipy.stats import norm
 
         if not 0 < level < 1:
@@ -77,7 +78,8 @@ class Fit:
         lrs = as_lrs(lrs)
         prepared = self.law.prepare(lrs, as_steps(steps, lrs.size))
         pred = self.law.evaluate(self.params, prepared)
-        sd = np.hypot(self._param_sd(prepared, pred), (self.calibration or 0.0) * pred)
+        relative = self.law.heldout_error if self.calibration is None else self.calibration
+        sd = np.hypot(self._param_sd(prepared, pred), relative * pred)
         z = norm.ppf(0.5 + level / 2)
         return pred - z * sd, pred + z * sd
 
