@@ -69,6 +69,21 @@ def params(model) -> torch.Tensor:
     return model.x.detach().clone()
 
 
+@pytest.fixture(scope="module")
+def searched():
+    """A 700-step search of the noisy quadratic (three stages and the steps left over) and
+    its batches; the tests only read it."""
+    batches = noise()
+    return search(*quadratic()).run(iter(batches), 700), batches
+
+
+@pytest.fixture(scope="module")
+def short_search():
+    """A 300-step search and its batches."""
+    batches = noise()
+    return search(*quadratic()).run(iter(batches), 300), batches
+
+
 # -- the search -------------------------------------------------------------------------
 
 def assert_replays(search_, schedule, batches, model):
@@ -125,12 +140,10 @@ def test_stage_restore_is_exact():
                        opt2.state[model2.x]["momentum_buffer"])
 
 
-def test_schedule_replays_the_search_exactly():
+def test_schedule_replays_the_search_exactly(searched):
     """ScheduleLR with schedule() on a fresh optimizer, fed the exploitation batches of
     every stage, reproduces the searched run bit for bit."""
-    batches = noise()
-    model, opt, step = quadratic()
-    s = search(model, opt, step).run(iter(batches), 700)
+    s, batches = searched
     assert len(s.stages) >= 3
 
     schedule = s.schedule()
@@ -140,12 +153,11 @@ def test_schedule_replays_the_search_exactly():
         a, b = st["steps"]
         assert np.all(schedule(np.arange(a, b)) == st["lr"] / 0.1)
 
-    assert_replays(s, schedule, batches, model)
+    assert_replays(s, schedule, batches, s.model)
 
 
-def test_costs_are_counted_and_stages_double():
-    model, opt, step = quadratic()
-    s = search(model, opt, step).run(iter(noise()), 700)
+def test_costs_are_counted_and_stages_double(searched):
+    s = searched[0]
     trial_steps = sum(t["steps"] for t in s.history)
     assert s.steps_used == 700 == trial_steps + sum(st["exploit_steps"] for st in s.stages)
     assert s.batches_used == 700
@@ -345,11 +357,10 @@ def test_batches_running_out_is_explained():
 
 
 # -- state, history, picture ------------------------------------------------------------
-def test_resumed_search_matches_an_uninterrupted_one():
+def test_resumed_search_matches_an_uninterrupted_one(searched):
     """Stop after stage 1, restore model, optimizer, random state and search state into
     new objects, go on: the result is the uninterrupted run's, bit for bit."""
-    batches = noise()
-    full = search(*quadratic()).run(iter(batches), 700)
+    full, batches = searched
 
     class Stop(Exception):
         pass
@@ -380,9 +391,8 @@ def test_resumed_search_matches_an_uninterrupted_one():
         search(*quadratic(), trials=5).load_state_dict(saved["search"])
 
 
-def test_history_json_and_picture(tmp_path):
-    model, opt, step = quadratic()
-    s = search(model, opt, step).run(iter(noise()), 300)
+def test_history_json_and_picture(short_search, tmp_path):
+    s = short_search[0]
     s.save_history(tmp_path / "history.json")
     saved = json.loads((tmp_path / "history.json").read_text())
     assert saved == json.loads(json.dumps(s.state_dict()))
@@ -393,9 +403,8 @@ def test_history_json_and_picture(tmp_path):
     assert (tmp_path / "search.png").stat().st_size > 10_000
 
 
-def test_snapshot_on_disk_gives_the_same_run(tmp_path):
-    batches = noise()
-    a = search(*quadratic()).run(iter(batches), 300)
+def test_snapshot_on_disk_gives_the_same_run(short_search, tmp_path):
+    a, batches = short_search
     b = search(*quadratic(), snapshot_path=tmp_path / "snap.pt").run(iter(batches), 300)
     assert torch.equal(params(a.model), params(b.model)) and a.stages == b.stages
     assert list(tmp_path.iterdir()) == []  # the snapshot file is removed after each stage
