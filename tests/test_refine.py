@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -192,16 +190,6 @@ def test_unusable_csv_files(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=re.escape(message)):
         load_norms(path)
-
-
-def test_import_lrsched_stays_light_and_refine_is_the_function():
-    """numpy only: no torch, scipy or scikit-learn until a name that needs them is used.
-    (The one interpreter started for it: sys.modules here holds everything already.)"""
-    code = ("import sys, lrsched; heavy = {'torch', 'scipy', 'sklearn'} & set(sys.modules);"
-            "assert not heavy, heavy;"
-            "f = lrsched.refine; import lrsched.refinement; assert lrsched.refine is f;"
-            "assert callable(f) and 'torch' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # -- the command line ------------------------------------------------------------------------
