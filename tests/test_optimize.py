@@ -43,6 +43,14 @@ def fit(request):
     return make_fit(request.param)
 
 
+@pytest.fixture(scope="module", params=["momentum", "multipower"])
+def optima(request):
+    """A fit and the ``optimize`` result of every family for it (the tests only read them)."""
+    fit = make_fit(request.param)
+    return fit, {family: optimize(fit, STEPS, PEAK, family, warmup=WARMUP)
+                 for family in ("cosine", "linear", "wsd", "free")}
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2, 400), st.integers(0, 50), st.data())
 def test_free_form_never_rises_and_its_gradient_is_the_chain_rule(body, warmup, data):
@@ -65,9 +73,9 @@ def test_free_form_never_rises_and_its_gradient_is_the_chain_rule(body, warmup, 
         assert grad[j] == pytest.approx(numeric, rel=1e-6, abs=1e-9 * np.abs(c).sum() * PEAK)
 
 
-def test_every_family_returns_a_schedule_for_the_whole_run(fit):
-    for family in ("cosine", "linear", "wsd", "free"):
-        best = optimize(fit, STEPS, PEAK, family, warmup=WARMUP)
+def test_every_family_returns_a_schedule_for_the_whole_run(optima):
+    fit, results = optima
+    for family, best in results.items():
         m = best.schedule(np.arange(STEPS))
         assert best.family == family and best.schedule.total_steps == STEPS
         assert best.schedule.warmup == WARMUP and np.all(np.diff(m[WARMUP:]) <= 1e-12)
@@ -90,10 +98,10 @@ def test_the_optima_beat_every_fixed_row_and_the_free_form_beats_the_families(fi
     assert by_family["free"] <= min(by_family.values()) + 1e-5  # 48 knots vs exact WSD
 
 
-def test_the_free_form_optimum_is_a_minimum(fit):
+def test_the_free_form_optimum_is_a_minimum(optima):
     # no feasible direction lowers the loss: nudge knots down (or up), re-evaluate
+    fit, best = optima[0], optima[1]["free"]
     form = FreeForm(STEPS, WARMUP, PEAK)
-    best = optimize(fit, STEPS, PEAK, "free", warmup=WARMUP)
     values = np.array(best.schedule.values)
     for j in range(1, values.size):
         for step in (-0.01, 0.01):
