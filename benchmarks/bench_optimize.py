@@ -38,11 +38,10 @@ from lrsched.choosing import optimize  # noqa: E402
 from lrsched.choosing.prediction import final_loss  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_laws  # noqa: E402  (the mpl data's per-step LRs)
+import public_curves  # noqa: E402  (the data sets, with the mpl data's per-step LRs)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "optimize.md"
-SCHAIPP = ROOT / "data" / "curves" / "schaipp124m"
 RESULTS = ROOT / "benchmarks" / "results"  # harness runs: the sweep's in harness_tiny/runs,
 OURS = "optimize_runs"  # those of the schedules the laws chose here
 LAWS = {"momentum": lrsched.MomentumLaw, "multipower": lrsched.MultiPowerLaw}
@@ -106,12 +105,11 @@ def speed(fits: dict) -> list[str]:
 
 def schaipp_runs(peak: str):
     """{T: {name: Curve}} of the test runs, and the two training curves."""
-    read = lambda path: quiet(lrsched.read_curve, path, name=path.stem)  # noqa: E731
-    train = [read(p) for p in sorted((SCHAIPP / peak / "train").glob("*.csv"))]
+    train, test = public_curves.schaipp(peak)
     by_length: dict[int, dict] = {}
-    for path in sorted((SCHAIPP / peak / "test").glob("*.csv")):
-        total = int(re.search(r"_T(\d+)$", path.stem).group(1))
-        by_length.setdefault(total, {})[path.stem] = read(path)
+    for curve in test:
+        total = int(re.search(r"_T(\d+)$", curve.name).group(1))
+        by_length.setdefault(total, {})[curve.name] = curve
     return train, by_length
 
 
@@ -179,11 +177,11 @@ def mpl(fits_25m: dict) -> tuple[list[str], list[str]]:
               "authors' (x peak) | authors' schedule, predicted | ours, predicted |",
               "|---|---|---|---|---|---|---|---|"]
     for size in ("25M", "100M", "400M"):
-        train = bench_laws.curves(size, bench_laws.TRAIN)
+        train = public_curves.curves(size, public_curves.TRAIN)
         for law_name, law in LAWS.items():
             fit = fits_25m[law_name] if size == "25M" else law().fit(train)
             for total, names in lengths.items():
-                measured = bench_laws.curves(size, names)
+                measured = public_curves.curves(size, names)
                 actual = {c.name: float(c.loss[c.steps < total][-1]) for c in measured}
                 best = min(actual, key=actual.get)
                 lrs = next(c.lrs for c in measured if c.name == best)
@@ -199,7 +197,7 @@ def mpl(fits_25m: dict) -> tuple[list[str], list[str]]:
 
 def _shape_row(fit, ours, size: str) -> str:
     """Our optimum beside the authors' (official/NN.npy: their 21,840 post-warmup LRs)."""
-    theirs = np.load(bench_laws.DATA / "official" / f"{size[:-1]}.npy") / 3e-4
+    theirs = np.load(public_curves.DATA / "official" / f"{size[:-1]}.npy") / 3e-4
     mine = ours.schedule(np.arange(2160, 24000))
     cols = []
     for m in (mine, theirs):
@@ -349,7 +347,7 @@ def main() -> None:
                         help="train the harness runs that are not cached (CPU, ~20 min)")
     args = parser.parse_args()
     clock = time.perf_counter()
-    train = bench_laws.curves("25M", bench_laws.TRAIN)
+    train = public_curves.curves("25M", public_curves.TRAIN)
     fits = {name: law().fit(train) for name, law in LAWS.items()}
     sections = {"speed": speed(fits)}
     sections["schaipp"] = schaipp()
@@ -370,7 +368,8 @@ def report(s: dict, seconds: float) -> str:
         f"`python benchmarks/bench_optimize.py` ({seconds:.0f} s; the harness runs are cached "
         "in benchmarks/results/optimize_runs, `--harness` trains the missing ones). "
         "Laws with their defaults (`MomentumLaw()`, `MultiPowerLaw()`); intervals are 80%, "
-        "from the parameter covariance only.",
+        "`Fit.interval` (uncalibrated fits: the law's held-out error and the parameter "
+        "covariance).",
         "",
         "## 1. Speed: the free-form optimum of a 100,000-step run",
         "",
