@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lrsched.errors import InputError
-from lrsched.files import is_number
+from lrsched.files import is_number, parse_json, read_text
 
 MAX_LOSS = 1e6  # larger 'losses' are perplexities or mistakes: the laws model losses
 MAX_STEPS = 10**7  # the longest run read: its per-step LRs take 80 MB
@@ -294,17 +294,8 @@ def _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, lr_col) -> np.nda
 # -- formats ---------------------------------------------------------------------------------
 
 
-def _text(path) -> str:
-    """The file as text: UTF-8, a byte-order mark dropped (as spreadsheets write it)."""
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-                         f"offset {exc.start}); save the file as UTF-8 (or plain ASCII)") from None
-
-
 def _read_csv(path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
-    reader = csv.reader(io.StringIO(_text(path), newline=""))
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
     table = []
     try:
         for row in reader:
@@ -340,18 +331,12 @@ def _cell(text: str) -> float | str | None:
 
 
 def _read_json(path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
-    text = _text(path)
-    try:
-        if path.suffix.lower() == ".jsonl":
-            raw = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
-            raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); "
-                         "fix the file") from None
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be a loss curve; give a list "
-                         "of objects or an object of lists") from None
+    text = read_text(path)
+    what, hint = "a loss curve", "give a list of objects or an object of lists"
+    if path.suffix.lower() == ".jsonl":
+        raw = [parse_json(line, path, what, hint) for line in text.splitlines() if line.strip()]
+    else:
+        raw = parse_json(text, path, what, hint)
     if isinstance(raw, dict):
         columns = _columns(path, list(raw), wanted)
         return columns, _records_from_object(path, raw, columns)

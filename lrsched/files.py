@@ -1,5 +1,5 @@
 """File helpers shared by the readers and writers: output paths checked before the work,
-atomic writes, header sniffing.
+atomic writes, text and JSON read with one-line errors, header sniffing.
 
 Every command checks its output paths with ``check_outputs`` before it reads or computes
 anything, and writes each output with ``atomic_path``: a run that fails leaves the old
@@ -9,6 +9,7 @@ file (or none), never half of a new one, and never an input overwritten.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import secrets
@@ -134,6 +135,27 @@ def remove_stale_temps(path: PathLike) -> list[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return stale
+
+
+def read_text(path: PathLike) -> str:
+    """The file as text: UTF-8, a byte-order mark dropped (as spreadsheets write it)."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                         f"offset {exc.start}); save the file as UTF-8 (or plain ASCII)") from None
+
+
+def parse_json(text: str, path: PathLike, what: str, hint: str):
+    """``text`` parsed as JSON; a malformed or absurdly nested document is a one-line
+    InputError naming ``path``, what it should be (``what``) and the fix (``hint``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); "
+                         f"{hint}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to be {what}; {hint}") from None
 
 
 def is_number(text: str) -> bool:

@@ -180,7 +180,7 @@ def test_fit_that_does_not_converge_exits_1_without_numbers(monkeypatch, capsys)
 @pytest.mark.parametrize("content, fragment", [
     ('{"law": "momentum", "version": 99, "params": {}}', "version 99"),
     ('{"law": "quadratic", "version": 2}', 'law "quadratic"'),
-    ("not json", "not JSON"),
+    ("not json", "not valid JSON"),
 ])
 def test_predict_bad_fit_file_exits_2(tmp_path, capsys, content, fragment):
     path = tmp_path / "fit.json"

@@ -164,7 +164,7 @@ def test_save_and_load_round_trip(tmp_path, recovered, name):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{", "not JSON"),
+    ("{", "not valid JSON"),
     ('{"law": "cubic", "version": 2}', 'law "cubic" is not one of'),
     ('{"law": "momentum", "version": 7}', "version 7"),
     ('{"law": "momentum", "version": true}', "version true"),

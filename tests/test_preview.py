@@ -78,7 +78,7 @@ def test_preview_of_a_deep_json_file_is_one_line(tmp_path, capsys):
                     + '"constant"' + "]}" * 100_000)
     assert main(["preview", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "deep.json: nests too deep to be a schedule" in err and err.count("\n") == 1
+    assert "deep.json: JSON nested too deeply to be a schedule" in err and err.count("\n") == 1
 
 
 def test_an_open_ended_preview_is_long_enough_to_show_the_schedule(capsys):

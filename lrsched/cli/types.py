@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 from lrsched.curves import MAX_STEPS
 from lrsched.errors import InputError
+from lrsched.files import parse_json, read_text
 
 
 def whole_number(minimum: int, maximum: int | None = None):
@@ -51,10 +51,11 @@ def load_schedule(text: str):
 
     if not text.endswith(".json"):
         return from_spec(text)
-    with open(text, encoding="utf-8") as f:
-        try:
-            return Schedule.from_dict(json.load(f))
-        except RecursionError:
-            raise InputError(f"{text}: nests too deep to be a schedule; flatten it") from None
-        except ValueError as exc:  # InputError, and JSONDecodeError
-            raise InputError(f"{text}: {exc}") from None
+    raw = parse_json(read_text(text), text, "a schedule",
+                     "give a schedule dict, as Schedule.to_dict() writes it")
+    try:
+        return Schedule.from_dict(raw)
+    except RecursionError:
+        raise InputError(f"{text}: nests too deep to be a schedule; flatten it") from None
+    except InputError as exc:
+        raise InputError(f"{text}: {exc}") from None

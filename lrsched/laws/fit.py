@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lrsched.errors import InputError
-from lrsched.files import atomic_path, json_ready
+from lrsched.files import atomic_path, json_ready, parse_json, read_text
 from lrsched.laws.base import VERSION, Law, as_lrs, as_steps, first_used_step
 from lrsched.laws.metrics import curve_metrics, decision_metrics
 
@@ -299,18 +299,8 @@ def load_fit(path) -> Fit:
     InputError naming the file and the field."""
     from lrsched.laws import LAWS
 
-    try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); "
-                         "give a file written by `lrsched fit-curve --json`") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file; "
-                         "give a file written by `lrsched fit-curve --json`") from None
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be a fit file; "
-                         "give a file written by `lrsched fit-curve --json`") from None
+    raw = parse_json(read_text(path), path, "a fit file",
+                     "give a file written by `lrsched fit-curve --json`")
     if not isinstance(raw, dict) or raw.get("law") not in LAWS:
         law = raw.get("law") if isinstance(raw, dict) else None
         raise InputError(f"{path}: law {json.dumps(law)[:40]} is not one of {sorted(LAWS)}; "
