@@ -1,12 +1,15 @@
 import gc
 import os
+import time
 
 # The tests' models and fits are tiny: one thread runs them fastest, and on a busy machine
 # more threads can be many times slower. The BLAS threads are set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
+import torch.multiprocessing as mp  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 torch.set_num_threads(1)
@@ -20,3 +23,21 @@ def pytest_collectreport(report):
     objects) lives to the end of the session: frozen, the cyclic garbage collector no
     longer scans it at every collection (seconds over the suite)."""
     gc.freeze()
+
+
+@pytest.fixture
+def run_ranks():
+    """``run_ranks(worker, *args)`` runs ``worker(rank, *args)`` in two forked processes
+    and fails the test, rather than CI, if they have not finished within two minutes.
+    A worker frees its DistributedDataParallel before destroying the process group: the
+    other order can hang in ProcessGroupGloo's destructor."""
+    def run(worker, *args, nprocs: int = 2, timeout: float = 120.0) -> None:
+        ranks = mp.start_processes(worker, args=args, nprocs=nprocs, join=False,
+                                   start_method="fork")  # fork: no new interpreters
+        deadline = time.monotonic() + timeout
+        while not ranks.join(timeout=max(deadline - time.monotonic(), 0.0)):
+            if time.monotonic() >= deadline:
+                for p in ranks.processes:
+                    p.kill()
+                pytest.fail(f"{worker.__name__} did not finish within {timeout:g} s")
+    return run

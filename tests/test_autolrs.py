@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import gc
 import itertools
 import json
 import math
@@ -459,6 +460,12 @@ def test_failed_scores_rank_below_every_finite_one():
 def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
     torch.distributed.init_process_group("gloo", init_method=init, rank=rank, world_size=world,
                                          timeout=datetime.timedelta(seconds=60))
+    _ddp_search(rank, out)
+    gc.collect()  # the DistributedDataParallel goes first, then the process group
+    torch.distributed.destroy_process_group()
+
+
+def _ddp_search(rank: int, out: str) -> None:
     torch.manual_seed(0)  # the same start on every rank
     model = torch.nn.Linear(D, 1)
     net = torch.nn.parallel.DistributedDataParallel(model)
@@ -477,17 +484,12 @@ def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
     s.run(iter(data), 100)
     torch.save({"params": [p.detach() for p in model.parameters()], "history": s.history,
                 "stages": s.stages}, f"{out}/rank{rank}.pt")
-    torch.distributed.destroy_process_group()
 
 
-def test_ddp_ranks_share_proposals_and_restores(tmp_path):
+def test_ddp_ranks_share_proposals_and_restores(tmp_path, run_ranks):
     """Two gloo processes on different data: rank 0's proposals reach both ranks, the
     losses they decide on are averaged, and both end with the same parameters."""
-    if not torch.distributed.is_available():
-        pytest.skip("torch.distributed is not available")
-    torch.multiprocessing.start_processes(
-        _ddp_worker, args=(2, f"file://{tmp_path}/init", str(tmp_path)), nprocs=2,
-        start_method="fork")  # fork: no new interpreters
+    run_ranks(_ddp_worker, 2, f"file://{tmp_path}/init", str(tmp_path))
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     assert all(torch.equal(a, b) for a, b in zip(ranks[0]["params"], ranks[1]["params"]))
     assert ranks[0]["history"] == ranks[1]["history"] and ranks[0]["stages"] == ranks[1]["stages"]

@@ -1,6 +1,7 @@
 """The small-LM harness: model, bit-for-bit resume, accumulation, DDP sync, the CLI."""
 
 import csv
+import gc
 import json
 import os
 import signal
@@ -11,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
 
 import lrsched
 from lrsched.cli import main
@@ -114,15 +114,16 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     trainer = Trainer(preset("micro", steps=6, eval_every=3), out)
     trainer.run()
     torch.save(trainer.model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    del trainer  # its DistributedDataParallel first, then the process group (as the CLI)
+    gc.collect()
     torch.distributed.destroy_process_group()
 
 
-def test_two_ddp_processes_stay_in_sync_and_match_one_process(tmp_path):
+def test_two_ddp_processes_stay_in_sync_and_match_one_process(tmp_path, run_ranks):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.start_processes(_ddp_worker, args=(2, port, str(tmp_path / "ddp")), nprocs=2,
-                       start_method="fork")  # fork: no new interpreters
+    run_ranks(_ddp_worker, 2, port, str(tmp_path / "ddp"))
     ranks = [torch.load(tmp_path / "ddp" / f"rank{r}.pt") for r in range(2)]
     assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ranks[0])
     info = json.loads((tmp_path / "ddp" / "run.json").read_text())

@@ -1,10 +1,11 @@
 """GradNormRecorder: a plain loop, GradScaler (plain and fused optimizers), 2-process DDP."""
 
+import gc
+
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from lrsched import GradNormRecorder
 from lrsched.refinement import read_norms
@@ -165,12 +166,13 @@ def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
         loss_fn(model, step, rank).backward()
         opt.step()
     np.save(f"{out}/rank{rank}.npy", np.stack([rec.norms, expected, local]))
+    del model  # the DistributedDataParallel first, then the process group
+    gc.collect()
     dist.destroy_process_group()
 
 
-def test_ddp_ranks_record_the_all_reduced_norm(tmp_path):
-    mp.start_processes(_ddp_worker, args=(2, f"file://{tmp_path}/rendezvous", str(tmp_path)),
-                       nprocs=2, start_method="fork")  # fork: no new interpreters
+def test_ddp_ranks_record_the_all_reduced_norm(tmp_path, run_ranks):
+    run_ranks(_ddp_worker, 2, f"file://{tmp_path}/rendezvous", str(tmp_path))
     (rec0, expected0, local0), (rec1, _, local1) = (np.load(tmp_path / f"rank{r}.npy")
                                                      for r in range(2))
     np.testing.assert_array_equal(rec0, rec1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 from pathlib import Path
 
 from lrsched.cli import INTERRUPTED
@@ -101,6 +102,8 @@ def run(args) -> int:
     summary = trainer.run(stop_at=args.stop_at, resume=args.resume)
     if trainer.rank == 0:
         print(describe(summary, out))
+    del trainer  # its DistributedDataParallel goes before the process group, or exit can hang
+    gc.collect()
     if dist.is_initialized():
         dist.destroy_process_group()
     return INTERRUPTED if summary["interrupted"] else 0
