@@ -86,6 +86,7 @@ LAWS = {  # default settings, and the momentum law's leave-one-curve-out lam for
     "momentum, lam='grid'": lambda: lrsched.MomentumLaw(lam="grid"),
     "multipower": lrsched.MultiPowerLaw,
     "relaxation": lrsched.RelaxationLaw,
+    "blend": lrsched.BlendLaw,
 }
 REPEATS = 3  # fit seconds: the median of this many fits (the machine may be shared)
 PREDICT_REPEATS = 5
@@ -117,7 +118,8 @@ def prediction_seconds() -> list[str]:
     lrs = 3e-4 * lrsched.cosine(total_steps=100_000, warmup=2000, final=0.1)(np.arange(100_000))
     train = curves("25M", TRAIN)
     rows = []
-    for name, target in (("momentum", 0.5), ("multipower", 0.5), ("relaxation", 0.5)):
+    for name in ("momentum", "multipower", "relaxation", "blend"):
+        target = 0.5
         fit = LAWS[name]().fit(train)
         times = []
         for _ in range(PREDICT_REPEATS):
@@ -140,7 +142,7 @@ def main() -> None:
             r = evaluate(size, law_name)
             pub = PUBLISHED.get((size, law_name.split(",")[0]))
             reference = law_name == AUTHORS
-            met = "(reference)" if reference else "(lrsched's own law)" if pub is None else (
+            met = "(reference)" if reference else "(lrsched's own)" if pub is None else (
                 ", ".join("yes" if r[k] <= target else "no"
                           for k, target in (("pred_e", pub[1]), ("worst_e", pub[2]))))
             seconds = "-" if reference else "{:.2f} / {:.2f}".format(*r["seconds"])

@@ -1,5 +1,5 @@
 """Draw docs/img/decisions.png: predicted vs measured final loss of every 124M run at peak
-LR 2e-3, by the law `lrsched fit-curve` picks (auto) from the constant and cosine runs.
+LR 2e-3, by `lrsched fit-curve`'s default law fitted to the constant and cosine runs.
 
     python docs/make_decisions_png.py
 """
@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 
 import lrsched
+from lrsched.cli.fit_curve import DEFAULT_LAW
+from lrsched.laws import LAWS
 from lrsched.plot import decision_figure, save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +21,7 @@ if __name__ == "__main__":
         warnings.simplefilter("ignore")
         train = [lrsched.read_curve(p, name=p.stem) for p in sorted(DATA.glob("train/*.csv"))]
         test = [lrsched.read_curve(p, name=p.stem) for p in sorted(DATA.glob("test/*.csv"))]
-    fit = lrsched.fit_auto(train)
+    fit = LAWS[DEFAULT_LAW]().fit(train)
     lrsched.calibrate(fit, train)
     title = (f"124M runs at peak LR 2e-3: the {fit.law.name} law fitted to the constant and "
              "cosine runs (25,000 steps) predicts the end of every other run")

@@ -38,6 +38,7 @@ _LAZY = {
     "MomentumLaw": "lrsched.laws",
     "MultiPowerLaw": "lrsched.laws",
     "RelaxationLaw": "lrsched.laws",
+    "BlendLaw": "lrsched.laws",
     "Fit": "lrsched.laws",
     "load_fit": "lrsched.laws",
     "curve_metrics": "lrsched.laws",

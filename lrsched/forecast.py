@@ -52,7 +52,8 @@ def fit_run(curve, law=None, base=None, starts: int = 3):
     from lrsched.laws.fitting import fit
 
     if base is not None:
-        held = [p.name for p in base.law.params if p.name not in ("L0", "A", "alpha")]
+        held = [p.name for p in base.law.params  # a blend's are named member.param
+                if p.name.rpartition(".")[2] not in ("L0", "A", "alpha")]
         return fit(base.law, [curve], starts=starts,
                    fixed={name: base.params[name] for name in held})
     after = curve.lrs[first_used_step(curve.lrs):]

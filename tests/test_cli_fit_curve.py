@@ -16,6 +16,7 @@ from test_laws import MOM
 
 from lrsched.cli import main
 from lrsched.cli.fit_curve import LAW_NAMES
+from lrsched.curves import Curve
 from lrsched.laws import LAWS, MomentumLaw
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "curves" / "mpl" / "25M"
@@ -217,14 +218,22 @@ def test_predict_hand_edited_fit_file(fitted, tmp_path, capsys, change, fragment
 
 
 def test_fit_curve_law_auto_picks_the_law_that_predicts_held_out_data(tmp_path):
-    """Two curves of the momentum law (with noise): every law is fitted to the first part
-    of both and scored on the rest (the time split), and the momentum law wins."""
+    """Two curves of the momentum law (with noise): every law is fitted to the first 60%
+    of both and scored on the rest (the time split), and the best predictor is chosen."""
     curves = synthetic(MomentumLaw(), MOM, kinds=("cosine", "constant"), n=1000, every=20,
                        noise=1e-3)
     files = [write_curve(tmp_path / f"{c.name}.csv", c) for c in curves]
     out = tmp_path / "fit.json"
     assert main(["fit-curve", *files, "--law", "auto", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["law"] == "momentum"
+    cut = [c.steps <= c.steps[0] + 0.6 * (c.steps[-1] - c.steps[0]) for c in curves]
+    heads = [Curve(c.steps[k], c.loss[k], c.lrs, c.name) for c, k in zip(curves, cut)]
+    held_out = {}
+    for name, law in LAWS.items():
+        fitted = law().fit(heads, starts=1)
+        held_out[name] = np.mean([fitted.score(c)["pred_e"] + fitted.score(c)["final_e"]
+                                  for c in curves])
+    assert json.loads(out.read_text())["law"] == min(held_out, key=held_out.get)
+    assert held_out["momentum"] < held_out["multipower"]  # the true law beats another
     assert LAW_NAMES == ("auto", *LAWS)
 
 
@@ -237,7 +246,10 @@ def write_curve(path, curve) -> str:
 
 
 @pytest.mark.parametrize("extra, fragment", [
-    (["--law", "multipower", "--lam", "0.999"], "--lam applies to the momentum law only"),
+    (["--law", "multipower", "--lam", "0.999"], "--lam applies to the momentum law, not"),
+    (["--law", "blend", "--lam", "fit"], "--lam applies to the momentum law, not --law blend"),
+    (["--law", "relaxation", "--warmup", "peak"],
+     "--warmup applies to the momentum and multipower laws, not --law relaxation"),
     (["--law", "auto", "--warmup", "peak"], "--warmup needs a named law"),
     (["--peak-lr", "3e-4"], "--peak-lr scales the --schedule specs"),
 ])

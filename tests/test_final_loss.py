@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lrsched.laws import MomentumLaw, MultiPowerLaw
+from lrsched.laws import BlendLaw, MomentumLaw, MultiPowerLaw
 from lrsched.laws import multipower as mp
 
 MOM = {"L0": 3.0, "A": 0.5, "alpha": 0.5, "C": 0.8, "lam": 0.99}
@@ -84,3 +84,19 @@ def test_long_schedule_agrees_with_predict(law, params):
     cosine = 3e-4 * (0.1 + 0.45 * (1 + np.cos(np.pi * t)))
     lrs = np.concatenate([np.linspace(3e-4 / w, 3e-4, w), cosine])
     assert law.final_loss(params, lrs) == pytest.approx(law.predict(params, lrs)[-1], abs=3e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(lrs=positive_lrs)
+def test_a_blend_is_the_mean_of_its_members(lrs):
+    lrs = np.array(lrs)
+    law = BlendLaw(["momentum", ["multipower", {"warmup": "peak"}]])
+    members = [(MomentumLaw(), MOM), (MultiPowerLaw(warmup="peak"), MPL)]
+    params = {f"{m.name}.{k}": v for m, values in members for k, v in values.items()}
+    loss, grad = law.final_loss(params, lrs, grad=True)
+    parts = [m.final_loss(values, lrs, grad=True) for m, values in members]
+    assert loss == pytest.approx(np.mean([p[0] for p in parts]), rel=1e-12)
+    np.testing.assert_allclose(grad, np.mean([p[1] for p in parts], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(law.predict(params, lrs),
+                               np.mean([m.predict(v, lrs) for m, v in members], axis=0),
+                               rtol=1e-12)

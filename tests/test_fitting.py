@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from lrsched.curves import Curve
-from lrsched.laws import Fit, FitError, MomentumLaw, MultiPowerLaw, RelaxationLaw, load_fit
+from lrsched.errors import InputError
+from lrsched.laws import (
+    BlendLaw,
+    Fit,
+    FitError,
+    MomentumLaw,
+    MultiPowerLaw,
+    RelaxationLaw,
+    load_fit,
+)
 from lrsched.laws.base import VERSION
 from lrsched.laws.fitting import select
 from lrsched.laws.multipower import FEW_CURVES_WIDTH, InstantDropLaw
@@ -161,6 +170,37 @@ def test_save_and_load_round_trip(tmp_path, recovered, name):
     lrs, steps = schedule(3000, "linear0"), np.arange(300, 3000)
     assert np.array_equal(back.predict(lrs, steps), fit.predict(lrs, steps))
     assert np.allclose(back.band(lrs, steps)[1], fit.band(lrs, steps)[1])
+
+
+def test_a_blend_averages_its_members_fitted_alone(tmp_path, recovered):
+    curves = recovered["momentum"][0]  # the momentum law's curves
+    blend = BlendLaw().fit(curves)
+    alone = [recovered["momentum"][1], RelaxationLaw().fit(curves)]
+    assert blend.params == {f"{f.law.name}.{k}": v for f in alone for k, v in f.params.items()}
+    assert blend.covariance_names == [f"{f.law.name}.{n}" for f in alone
+                                      for n in f.covariance_names]
+    lrs, steps = schedule(6000, "linear0"), np.arange(600, 6000)
+    expected = np.mean([f.predict(lrs, steps) for f in alone], axis=0)
+    np.testing.assert_allclose(blend.predict(lrs, steps), expected, rtol=1e-12)
+    low, high = blend.band(lrs, steps)
+    assert np.all(low < expected) and np.all(expected < high)
+    path = tmp_path / "blend.json"
+    blend.save(path)
+    back = load_fit(path)
+    assert back.law == blend.law and back.params == blend.params
+    assert np.array_equal(back.predict(lrs, steps), blend.predict(lrs, steps))
+
+
+@pytest.mark.parametrize("laws, message", [
+    ([["cubic", {}], ["momentum", {}]], "a blend's laws are among"),
+    ([["momentum", {}]], "needs two or more different laws"),
+    ([["momentum", {"lam": 7}], ["relaxation", {}]], "lam=7 is outside"),
+])
+def test_load_fit_rejects_a_blend_it_cannot_build(tmp_path, laws, message):
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps({"law": "blend", "version": VERSION, "options": {"laws": laws}}))
+    with pytest.raises(InputError, match=message):
+        load_fit(path)
 
 
 @pytest.mark.parametrize("content, message", [

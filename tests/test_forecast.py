@@ -15,6 +15,7 @@ from lrsched.choosing.anneal import cooldown_lrs
 from lrsched.choosing.prediction import final_loss
 from lrsched.errors import InputError
 from lrsched.forecast import FIRST_COST, LiveForecast, forecast
+from lrsched.laws import BlendLaw, Fit
 
 TOTAL, WARMUP, PEAK = 3000, 200, 3e-4
 TRUE = PARAMS["momentum"]
@@ -53,6 +54,13 @@ def test_a_constant_run_needs_a_fit_of_other_runs():
     result = forecast(steps, losses, lrs, base=base)
     assert result.fit.params["lam"] == base.params["lam"]
     assert result.fit.params["C"] == base.params["C"]
+    assert abs(result.final_loss - clean[-1]) < 0.01
+    blend = BlendLaw(["momentum", "multipower"])  # each member keeps its annealing terms
+    base = Fit(blend, {f"{m}.{k}": v for m in ("momentum", "multipower")
+                       for k, v in PARAMS[m].items()}, {}, data=base.data)
+    result = forecast(steps, losses, lrs, base=base)
+    kept = {n: v for n, v in base.params.items() if n.split(".")[1] not in ("L0", "A", "alpha")}
+    assert {n: result.fit.params[n] for n in kept} == kept
     assert abs(result.final_loss - clean[-1]) < 0.01
 
 

@@ -58,7 +58,7 @@ def test_part_1_and_2_reproduce_from_the_committed_runs(committed):
 def test_part_3_scores_of_the_committed_fits(committed):
     results, sections, _ = committed
     fitted = ["constant-lr0.004-s0", "cosine-lr0.004-s0"]
-    fits = {law: load_fit(ROOT / f"fit_{law}.json") for law in ("momentum", "multipower")}
+    fits = {law: load_fit(ROOT / f"fit_{law}.json") for law in ("momentum", "multipower", "blend")}
     order = [run_name(k, lr, 0) for k in HEAD_TO_HEAD for lr in LRS] + [
         run_name(k, 0.004, 1) for k in HEAD_TO_HEAD] + [run_name("refined", 0.004, s)
                                                         for s in SEEDS]

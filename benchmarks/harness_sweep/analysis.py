@@ -60,11 +60,12 @@ def compare(results: dict, runs: dict[str, list[str]], spread: float) -> dict:
 
 
 def fit_laws(curves: dict):
-    """Both laws fitted to ``curves`` (name -> Curve): {law name: Fit, or the error}."""
-    from lrsched.laws import FitError, MomentumLaw, MultiPowerLaw
+    """The published laws and the default blend fitted to ``curves`` (name -> Curve):
+    {law name: Fit, or the error}."""
+    from lrsched.laws import BlendLaw, FitError, MomentumLaw, MultiPowerLaw
 
     fits = {}
-    for law in (MomentumLaw(), MultiPowerLaw()):
+    for law in (MomentumLaw(), MultiPowerLaw(), BlendLaw()):
         try:
             with warnings.catch_warnings():  # lmfit's stderr of a degenerate covariance
                 warnings.simplefilter("ignore", RuntimeWarning)

@@ -94,7 +94,8 @@ def refined(r: dict, seeds: list, warmup: int, lr: float) -> str:
 
 def laws(data: dict, fitted: list[str]) -> str:
     lines = ["## 3. Loss-curve prediction", "",
-             f"Both laws fitted to the val curves of {' and '.join(fitted)}; each other run's "
+             f"The momentum and multi-power laws and the blend (fit-curve's default) fitted "
+             f"to the val curves of {' and '.join(fitted)}; each other run's "
              "val curve predicted from its LRs alone (points after the warmup). PredE = mean "
              "|pred - actual| / actual, WorstE = the largest.", ""]
     lines += [f"- {k}: {v}" for k, v in data["failed"].items()]

@@ -19,8 +19,8 @@ from lrsched.errors import InputError
 from lrsched.files import check_outputs
 
 # auto, and the names of lrsched.laws.LAWS (not imported here: it loads scipy)
-LAW_NAMES = ("auto", "momentum", "multipower", "relaxation")
-DEFAULT_LAW = "auto"
+LAW_NAMES = ("auto", "momentum", "multipower", "relaxation", "blend")
+DEFAULT_LAW = "blend"
 METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
 
 
@@ -33,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("train", nargs="+", metavar="TRAIN", help="curve files to fit")
     p.add_argument("--test", nargs="+", default=[], metavar="TEST", help="held-out curve files")
     p.add_argument("--law", choices=LAW_NAMES, default=DEFAULT_LAW,
-                   help=f"the law (default {DEFAULT_LAW}); auto: the one that predicts "
+                   help=f"the law (default {DEFAULT_LAW}: the momentum and relaxation "
+                        "laws fitted alone and averaged); auto: the one that predicts "
                         "left-out training curves best")
     p.add_argument("--lam", help="momentum law only: 'fit' (default), 'grid', or a value "
                                  "in [0.99, 0.9995]")
@@ -97,9 +98,12 @@ def _law(args):
             raise InputError(f"--{next(iter(given))} needs a named law; --law auto tries "
                              "each law with its defaults")
         return None
+    takes = {"lam": ("momentum",), "warmup": ("momentum", "multipower")}
+    for option in given:
+        if args.law not in takes[option]:
+            raise InputError(f"--{option} applies to the {' and '.join(takes[option])} "
+                             f"law{'s' * (len(takes[option]) > 1)}, not --law {args.law}")
     if "lam" in given:
-        if args.law != "momentum":
-            raise InputError(f"--lam applies to the momentum law only, not --law {args.law}")
         if given["lam"] not in ("fit", "grid"):
             try:
                 given["lam"] = float(given["lam"])
@@ -208,7 +212,8 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
     first = ("each curve's warmup end" if fit.first_step is None else f"step {fit.first_step}")
     print(f"{fit.law!r} fitted to {len(train)} curve(s) in {seconds:.2f} s "
           f"(loss points before {first} ignored)", file=out)
-    print(f"\n{'param':<8}{'value':>14}  {'stderr':>12}", file=out)
+    pad = max(8, *(len(name) + 2 for name in fit.params))
+    print(f"\n{'param':<{pad}}{'value':>14}  {'stderr':>12}", file=out)
     for name, value in fit.params.items():
         err = fit.stderr[name]
         if name in fit.estimated:
@@ -216,7 +221,7 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
         else:
             err_text = ("n/a" if not np.isfinite(err) else "fixed" if err == 0
                         else f"{err:.4g}")
-        print(f"{name:<8}{value:>14.6g}  ± {err_text}", file=out)
+        print(f"{name:<{pad}}{value:>14.6g}  ± {err_text}", file=out)
     rows = [(c.name, "train", fit.train[c.name], d["first_step"])
             for c, d in zip(train, fit.data)]
     rows += [(c.name, "test", scores[c.name], None) for c in test]

@@ -37,7 +37,8 @@ def register(sub) -> None:
                         "prints it annealed; with --peak-lr it also gives the run's LRs")
     p.add_argument("--peak-lr", type=positive_float, metavar="X",
                    help="peak LR of --schedule: the run's per-step LR is X x the schedule")
-    p.add_argument("--law", choices=("momentum", "multipower", "relaxation"), default="momentum",
+    p.add_argument("--law", choices=("momentum", "multipower", "relaxation", "blend"),
+                   default="momentum",
                    help="the law fitted to the run when no FIT.json is given")
     p.add_argument("--loss-col", help="loss column (default: loss, else val_loss, ...)")
     p.add_argument("--lr-col", help="LR column (default: found by name)")

@@ -117,7 +117,7 @@ class Law:
         return type(self) is type(other) and self.options() == other.options()
 
     def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(self.options().items()))))
+        return hash(repr(self))
 
 
 def replace_param(params: tuple[Param, ...], name: str, **changes) -> tuple[Param, ...]:

@@ -16,6 +16,7 @@ Stages and choices, as scikit-learn keeps model selection outside its estimators
   held at its values (their standard errors are the pilot's: estimated, not exact);
 - options a law leaves open (``Law.choices``) are chosen by ``select``:
   leave-one-curve-out prediction error on the training curves;
+- a ``BlendLaw`` fits each of its member laws alone and averages them;
 - ``fit_auto`` chooses the law itself the same way;
 - ``calibrate`` measures how well the fitted law predicts held-out training data, which
   ``Fit.interval`` turns into an interval.
@@ -32,6 +33,7 @@ from scipy.optimize import lsq_linear
 
 from lrsched.errors import InputError
 from lrsched.laws.base import Law, first_used_step
+from lrsched.laws.blend import BlendLaw
 from lrsched.laws.fit import Fit, FitError, fit_warnings
 
 HUBER_DELTA = 1e-3
@@ -62,6 +64,12 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     clock = time.perf_counter()
     curves = distinct(curves)
     pilots = {} if pilots is None else pilots
+    if isinstance(law, BlendLaw):
+        fitted = _blend([_member(m, curves, first_step, starts, BlendLaw.own(fixed or {}, m),
+                                 pilots) for m in law.members], curves)
+        fitted.warnings = fit_warnings(fitted)
+        fitted.seconds = time.perf_counter() - clock
+        return fitted
     for option, (candidates, fallback) in law.choices().items():
         variants = {value: law.with_options(**{option: value}) for value in candidates}
         law = variants[select(variants, curves, first_step, fallback, pilots)]
@@ -80,6 +88,46 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     fitted.estimated = {n: how["by"] for n, how in estimated.items()}
     fitted.warnings = fit_warnings(fitted)
     fitted.seconds = time.perf_counter() - clock
+    return fitted
+
+
+def _member(law: Law, curves, first_step, starts: int, fixed: dict, pilots: dict) -> Fit:
+    """A blend member's fit, cached with the pilots (``fit_auto`` fits each law alone on
+    the same subsets too)."""
+    key = ("member", repr(law), first_step, starts, repr(fixed), *map(id, curves))
+    if key not in pilots:
+        pilots[key] = fit(law, curves, first_step, starts, fixed, pilots)
+    return pilots[key]
+
+
+def _blend(fits: list[Fit], curves) -> Fit:
+    """The blend of the members' fits (their options as chosen): each member's parameters,
+    standard errors, bounds and covariance (one block each), named ``member.param``."""
+    from scipy.linalg import block_diag
+
+    law = BlendLaw([[f.law.name, f.law.options()] for f in fits])
+
+    def named(f: Fit, values: dict) -> dict:
+        return {f"{f.law.name}.{k}": v for k, v in values.items()}
+
+    covariances = [f.covariance for f in fits]
+    first_step = fits[0].first_step
+    data = _prepare(law, curves, first_step)
+    y = np.concatenate([d["y"] for d in data])
+    params = {k: v for f in fits for k, v in named(f, f.params).items()}
+    fitted = Fit(
+        law=law,
+        params=params,
+        stderr={k: v for f in fits for k, v in named(f, f.stderr).items()},
+        covariance=None if any(c is None for c in covariances) else block_diag(*covariances),
+        covariance_names=[f"{f.law.name}.{n}" for f in fits for n in f.covariance_names],
+        first_step=first_step,
+        objective=huber(_log_residual(_predict_all(law, params, data), y)),
+        data=[d["summary"] for d in data],
+        bounds={k: v for f in fits for k, v in named(f, f.bounds).items()},
+        estimated={k: v for f in fits for k, v in named(f, f.estimated).items()},
+    )
+    fitted.train = {c.name: fitted.score(c) for c in curves}
     return fitted
 
 
