@@ -60,13 +60,14 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     """Fit ``law`` jointly to ``curves`` (``Curve`` objects): its open choices first
     (``select``), then its pilot, then the law itself. Raises FitError if no starting
     point converges, InputError if the data cannot determine the parameters.
-    ``pilots`` caches pilot fits by their curves (the choices refit the same subsets)."""
+    ``pilots`` caches pilot and fold fits by their curves (the choices refit the same
+    subsets)."""
     clock = time.perf_counter()
     curves = distinct(curves)
     pilots = {} if pilots is None else pilots
     if isinstance(law, BlendLaw):
-        fitted = _blend([_member(m, curves, first_step, starts, BlendLaw.own(fixed or {}, m),
-                                 pilots) for m in law.members], curves)
+        fitted = _blend([_cached_fit(m, curves, first_step, starts, BlendLaw.own(fixed or {}, m),
+                                     pilots) for m in law.members], curves)
         fitted.warnings = fit_warnings(fitted)
         fitted.seconds = time.perf_counter() - clock
         return fitted
@@ -76,10 +77,8 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     fixed, estimated = dict(fixed or {}), {}
     if law.pilot is not None and not set(law.pilot[1]) <= set(fixed):
         pilot_law, names = law.pilot
-        key = (pilot_law.name, first_step, *map(id, curves))
-        if key not in pilots:
-            pilots[key] = _fit_once(pilot_law, curves, first_step, starts, {})
-        pilot = pilots[key]
+        pilot = _cached(pilots, ("pilot", pilot_law.name, first_step), curves,
+                        lambda: _fit_once(pilot_law, curves, first_step, starts, {}))
         fixed.update({n: pilot.params[n] for n in names})
         estimated = {n: {"by": pilot_law.name, "stderr": pilot.stderr[n]} for n in names}
     fitted = _fit_once(law, curves, first_step, starts, fixed)
@@ -91,13 +90,20 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     return fitted
 
 
-def _member(law: Law, curves, first_step, starts: int, fixed: dict, pilots: dict) -> Fit:
-    """A blend member's fit, cached with the pilots (``fit_auto`` fits each law alone on
-    the same subsets too)."""
-    key = ("member", repr(law), first_step, starts, repr(fixed), *map(id, curves))
-    if key not in pilots:
-        pilots[key] = fit(law, curves, first_step, starts, fixed, pilots)
-    return pilots[key]
+def _cached(cache: dict, key: tuple, curves, make):
+    """``make()``, made once per ``key`` and set of curves. The entry holds the curves, so
+    the ids that name them in the cache stay theirs while it lives."""
+    key = (*key, *map(id, curves))
+    if key not in cache:
+        cache[key] = (list(curves), make())
+    return cache[key][1]
+
+
+def _cached_fit(law: Law, curves, first_step, starts: int, fixed: dict, cache: dict) -> Fit:
+    """``fit``, cached with the pilots: ``select`` fits every law alone on each fold, and
+    a blend of them fits the same members on the same folds."""
+    return _cached(cache, ("fit", repr(law), first_step, starts, repr(fixed)), curves,
+                   lambda: fit(law, curves, first_step, starts, fixed, cache))
 
 
 def _blend(fits: list[Fit], curves) -> Fit:
@@ -188,7 +194,7 @@ def _head(curve):
 
 def _holdout(law: Law, train, test, first_step, pilots) -> float:
     try:
-        fitted = fit(law, train, first_step, LOO_STARTS, pilots=pilots)
+        fitted = _cached_fit(law, train, first_step, LOO_STARTS, {}, pilots)
     except FitError:
         return float("inf")
     return float(np.mean([holdout_error(fitted, c) for c in test]))
