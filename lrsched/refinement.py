@@ -56,7 +56,10 @@ def refine(norms: Sequence[float] | np.ndarray, kind: Kind = "adam",
     if n > MAX_STEPS:
         raise InputError(f"total_steps={n} is more than a schedule table holds "
                          f"({MAX_STEPS:,} steps); give the run's own length")
-    g = np.interp(np.linspace(0.0, 1.0, n), np.linspace(0.0, 1.0, len(g)), g)
+    # Between two norms of very different size, rounding can put an interpolated value
+    # below both (even at 0): it is held within the norms' range.
+    g = np.clip(np.interp(np.linspace(0.0, 1.0, n), np.linspace(0.0, 1.0, len(g)), g),
+                g.min(), g.max())
     # w scaled to max 1, floored at e^-700 so that norms spanning any range stay finite.
     log_w = -POWER[kind] * np.log(g)
     w = np.exp(np.maximum(log_w - log_w.max(), -700.0))

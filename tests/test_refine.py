@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import lrsched
@@ -72,6 +72,7 @@ def test_norms_of_a_short_run_refine_a_long_one():
 
 @given(positive_norms, st.sampled_from(["adam", "sgd"]), st.floats(0.0, 1.0),
        st.none() | st.integers(2, 3000))
+@example([2.044888749510221e16] + [1.0] * 10, "adam", 0.0, 281)  # stretched to a 0 norm
 def test_any_positive_norms_give_a_valid_schedule(norms, kind, smoothing, total_steps):
     schedule = refine(norms, kind, total_steps, smoothing)
     values = np.asarray(schedule.values)
