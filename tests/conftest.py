@@ -25,14 +25,23 @@ def pytest_collectreport(report):
     gc.freeze()
 
 
+def _rank(rank: int, worker, *args) -> None:
+    """``worker`` in one rank, then the process group destroyed once the worker's objects
+    are gone: a DistributedDataParallel still alive then can hang ProcessGroupGloo's
+    destructor."""
+    worker(rank, *args)
+    gc.collect()
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 @pytest.fixture
 def run_ranks():
-    """``run_ranks(worker, *args)`` runs ``worker(rank, *args)`` in two forked processes
-    and fails the test, rather than CI, if they have not finished within two minutes.
-    A worker frees its DistributedDataParallel before destroying the process group: the
-    other order can hang in ProcessGroupGloo's destructor."""
+    """``run_ranks(worker, *args)`` runs ``worker(rank, *args)`` (which joins a process
+    group) in two forked processes, destroys the group after it, and fails the test,
+    rather than CI, if they have not finished within two minutes."""
     def run(worker, *args, nprocs: int = 2, timeout: float = 120.0) -> None:
-        ranks = mp.start_processes(worker, args=args, nprocs=nprocs, join=False,
+        ranks = mp.start_processes(_rank, args=(worker, *args), nprocs=nprocs, join=False,
                                    start_method="fork")  # fork: no new interpreters
         deadline = time.monotonic() + timeout
         while not ranks.join(timeout=max(deadline - time.monotonic(), 0.0)):

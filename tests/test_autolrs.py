@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import gc
 import itertools
 import json
 import math
@@ -460,12 +459,6 @@ def test_failed_scores_rank_below_every_finite_one():
 def _ddp_worker(rank: int, world: int, init: str, out: str) -> None:
     torch.distributed.init_process_group("gloo", init_method=init, rank=rank, world_size=world,
                                          timeout=datetime.timedelta(seconds=60))
-    _ddp_search(rank, out)
-    gc.collect()  # the DistributedDataParallel goes first, then the process group
-    torch.distributed.destroy_process_group()
-
-
-def _ddp_search(rank: int, out: str) -> None:
     torch.manual_seed(0)  # the same start on every rank
     model = torch.nn.Linear(D, 1)
     net = torch.nn.parallel.DistributedDataParallel(model)

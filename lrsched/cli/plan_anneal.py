@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from lrsched.cli.fit_curve import LAW_NAMES
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
 
 
@@ -37,8 +38,7 @@ def register(sub) -> None:
                         "prints it annealed; with --peak-lr it also gives the run's LRs")
     p.add_argument("--peak-lr", type=positive_float, metavar="X",
                    help="peak LR of --schedule: the run's per-step LR is X x the schedule")
-    p.add_argument("--law", choices=("momentum", "multipower", "relaxation", "blend"),
-                   default="momentum",
+    p.add_argument("--law", choices=[n for n in LAW_NAMES if n != "auto"], default="momentum",
                    help="the law fitted to the run when no FIT.json is given")
     p.add_argument("--loss-col", help="loss column (default: loss, else val_loss, ...)")
     p.add_argument("--lr-col", help="LR column (default: found by name)")

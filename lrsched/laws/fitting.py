@@ -68,13 +68,19 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     if isinstance(law, BlendLaw):
         fitted = _blend([_cached_fit(m, curves, first_step, starts, BlendLaw.own(fixed or {}, m),
                                      pilots) for m in law.members], curves)
-        fitted.warnings = fit_warnings(fitted)
-        fitted.seconds = time.perf_counter() - clock
-        return fitted
+    else:
+        fitted = _fit_law(law, curves, first_step, starts, dict(fixed or {}), pilots)
+    fitted.warnings = fit_warnings(fitted)
+    fitted.seconds = time.perf_counter() - clock
+    return fitted
+
+
+def _fit_law(law: Law, curves, first_step, starts: int, fixed: dict, pilots: dict) -> Fit:
+    """One law: its open choices, its pilot, then the law with the pilot's values held."""
     for option, (candidates, fallback) in law.choices().items():
         variants = {value: law.with_options(**{option: value}) for value in candidates}
         law = variants[select(variants, curves, first_step, fallback, pilots)]
-    fixed, estimated = dict(fixed or {}), {}
+    estimated = {}
     if law.pilot is not None and not set(law.pilot[1]) <= set(fixed):
         pilot_law, names = law.pilot
         pilot = _cached(pilots, ("pilot", pilot_law.name, first_step), curves,
@@ -85,8 +91,6 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     for name, how in estimated.items():
         fitted.stderr[name] = how["stderr"]
     fitted.estimated = {n: how["by"] for n, how in estimated.items()}
-    fitted.warnings = fit_warnings(fitted)
-    fitted.seconds = time.perf_counter() - clock
     return fitted
 
 
