@@ -269,3 +269,50 @@ def test_multipower_many_steps_are_interpolated_between_exact_anchors(spec, monk
     monkeypatch.setattr(mp, "DENSE", 10**9)  # every step by the blocks
     exact = law.predict(MPL, lrs)
     assert np.max(np.abs(fast[2001:] - exact[2001:])) < 2e-5
+
+
+# the range each shape parameter is drawn from (kappa log-uniformly)
+SHAPES = {"alpha": (0.1, 1.0), "lam": (0.99, 0.9995), "C": (0.1, 8.0), "beta": (0.1, 2.0),
+          "gamma": (0.0, 1.2), "kappa": (1e-3, 0.3), "q": (0.3, 1.5)}
+GRADIENT_LAWS = {
+    "momentum-plain": (MomentumLaw(), MOM),
+    "momentum-peak": (MomentumLaw(warmup="peak"), MOM),
+    "multipower-plain": (MultiPowerLaw(), MPL),
+    "multipower-peak": (MultiPowerLaw(warmup="peak"), MPL),
+    "instant-drop": (mp.InstantDropLaw(), {k: MPL[k] for k in ("L0", "A", "alpha", "B")}),
+    "relaxation": (RelaxationLaw(), REL),
+    "blend": (lrsched.BlendLaw(), {**{f"momentum.{k}": v for k, v in MOM.items()},
+                                   **{f"relaxation.{k}": v for k, v in REL.items()}}),
+}
+
+
+@pytest.mark.parametrize("name", GRADIENT_LAWS)
+@settings(max_examples=25, deadline=None)
+@given(lrs=st.lists(st.floats(1e-6, 2e-3) | st.just(0.0), min_size=2, max_size=400),
+       draws=st.lists(st.floats(0.0, 1.0), min_size=len(SHAPES), max_size=len(SHAPES)))
+def test_gradient_is_the_derivative_of_evaluate(name, lrs, draws):
+    """Every law's analytic gradient (the fit's Jacobian) against central differences of
+    its prediction, in every parameter, over schedules long enough for the multi-power
+    blocks (their plan does not depend on the parameters, so the gradient is exact)."""
+    law, values = GRADIENT_LAWS[name]
+    drawn = dict(zip(SHAPES, draws))
+    for key in values:
+        short = key.split(".")[-1]
+        if short in SHAPES:
+            lo, hi = SHAPES[short]
+            u = drawn[short]
+            value = lo * (hi / lo) ** u if short == "kappa" else lo + u * (hi - lo)
+            values = {**values, key: value}
+    lrs = np.array([1e-3, *lrs])  # S1 > 0 at every step
+    prepared = law.prepare(lrs, np.arange(lrs.size))
+    gradient = law.gradient(values, prepared)
+    assert set(gradient) == set(law.param_names)
+    for key, value in values.items():
+        h = 1e-6 * max(abs(value), 1e-2)
+        up, down = ({**values, key: value + s} for s in (h, -h))
+        high, low = law.evaluate(up, prepared), law.evaluate(down, prepared)
+        numeric = (high - low) / (2 * h)
+        rounding = 1e-13 * np.abs(high).max() / h  # of the difference quotient
+        np.testing.assert_allclose(np.broadcast_to(gradient[key], numeric.shape), numeric,
+                                   rtol=1e-5, atol=rounding + 1e-7 * np.abs(numeric).max(),
+                                   err_msg=f"{name}: d/d{key}")

@@ -6,8 +6,10 @@ A law predicts the loss at chosen steps of a run from the absolute LR of every s
 
 ``basis`` returns one column per *linear* parameter (L0, A and an annealing coefficient:
 they are solved by least squares at each starting point of a fit); the other parameters
-are *shape* parameters. Each parameter is a ``Param``: bounds, the values tried when a
-fit starts, an optional weak prior, or a fixed value (as lmfit's Parameters hold them).
+are *shape* parameters. ``gradient`` returns dL/dp for every parameter, analytically: the
+fit's Jacobian and the band's delta method use it. Each parameter is a ``Param``: bounds,
+the values tried when a fit starts, an optional weak prior, or a fixed value (as lmfit's
+Parameters hold them).
 The fitting procedure lives in ``lrsched.laws.fitting``; a law holds no fitting code.
 """
 
@@ -53,7 +55,7 @@ class Law:
     """A loss-curve law: ``params`` (a tuple of ``Param``) and the formula ``basis``.
 
     Subclasses define ``name``, ``params``, ``prepare`` (parameter-independent terms at
-    the steps to evaluate) and ``basis``. Options that a fit must choose among by
+    the steps to evaluate), ``basis`` and ``gradient``. Options that a fit must choose among by
     leave-one-curve-out are named by ``choices``; parameters first estimated by a
     simpler law are named by ``pilot``.
     """
@@ -95,6 +97,12 @@ class Law:
         """One column per linear parameter, at the shape parameters in ``values``."""
         raise NotImplementedError
 
+    def gradient(self, values: dict, prepared: dict) -> dict[str, np.ndarray]:
+        """d evaluate / d p at the prepared steps, for every parameter p (a linear
+        parameter's is its basis column); checked against finite differences in
+        tests/test_laws.py."""
+        raise NotImplementedError
+
     def evaluate(self, values: dict, prepared: dict) -> np.ndarray:
         return sum(values[name] * column for name, column in self.basis(values, prepared).items())
 
@@ -118,6 +126,19 @@ class Law:
 
     def __hash__(self) -> int:
         return hash(repr(self))
+
+
+def power(values: dict, s1: np.ndarray) -> np.ndarray:
+    """S1^-alpha, the power law every law's loss falls by (S1 = 0 gives inf)."""
+    with np.errstate(divide="ignore"):
+        return s1 ** -values["alpha"]
+
+
+def power_gradient(values: dict, s1: np.ndarray) -> dict[str, np.ndarray]:
+    """The gradient of L0 + A · S1^-alpha in L0, A and alpha."""
+    p = power(values, s1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"L0": np.ones_like(p), "A": p, "alpha": -values["A"] * np.log(s1) * p}
 
 
 def replace_param(params: tuple[Param, ...], name: str, **changes) -> tuple[Param, ...]:

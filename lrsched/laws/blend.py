@@ -64,9 +64,16 @@ class BlendLaw(Law):
         return {m.name: m.prepare(lrs, steps) for m in self.members}
 
     def basis(self, values: dict, prepared: dict) -> dict:
+        return self._averaged("basis", values, prepared)
+
+    def gradient(self, values: dict, prepared: dict) -> dict:
+        return self._averaged("gradient", values, prepared)
+
+    def _averaged(self, method: str, values: dict, prepared: dict) -> dict:
+        """Each member's ``method`` columns, named ``member.param``, over the members' count."""
         weight = 1.0 / len(self.members)
         return {f"{m.name}.{k}": weight * column for m in self.members
-                for k, column in m.basis(self.own(values, m), prepared[m.name]).items()}
+                for k, column in getattr(m, method)(self.own(values, m), prepared[m.name]).items()}
 
     def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
         """The average of the members' final losses (and of their LR gradients)."""

@@ -86,12 +86,8 @@ class Fit:
     def _param_sd(self, prepared, pred) -> np.ndarray:
         if self.covariance is None:
             return np.zeros_like(pred)
-        jac = []
-        for name in self.covariance_names:
-            h = 1e-6 * max(abs(self.params[name]), 1e-3)
-            shifted = {**self.params, name: self.params[name] + h}
-            jac.append((self.law.evaluate(shifted, prepared) - pred) / h)
-        jac = np.array(jac)
+        gradient = self.law.gradient(self.params, prepared)
+        jac = np.array([np.broadcast_to(gradient[n], pred.shape) for n in self.covariance_names])
         return np.sqrt(np.maximum(np.einsum("it,ij,jt->t", jac, self.covariance, jac), 0.0))
 
     def score(self, curve) -> dict:

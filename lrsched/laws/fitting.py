@@ -40,6 +40,7 @@ HUBER_DELTA = 1e-3
 MAX_TRAIN_ERROR = 1.0  # a fit off its own curves by more (mean relative error) is no fit
 LOO_STARTS = 1  # starting points of each fit inside ``select`` (the final fit: ``starts``)
 SPLIT = 0.6  # with two curves, ``select`` fits the first 60% of each and scores the rest
+_FLOOR = 1e-12  # a predicted loss below this counts as this in the log residual
 
 
 def huber(r: np.ndarray, delta: float = HUBER_DELTA) -> float:
@@ -260,11 +261,29 @@ def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict) -> Fit:
     bounds["L0"] = (0.0, float(y.min()))
     prior = {p.name: p.prior for p in law.params if p.prior and p.name not in fixed}
 
+    free = [n for n in law.param_names if n not in fixed]  # lmfit's order of the columns
+    linear = [p.name for p in law.params if p.linear]
+
     def residual(params) -> np.ndarray:
         values = params.valuesdict()
         penalty = [HUBER_DELTA * np.log(values[n] / centre) / width
                    for n, (centre, width) in prior.items()]
         return np.concatenate([_log_residual(_predict_all(law, values, data), y), penalty])
+
+    def jacobian(params) -> np.ndarray:
+        """d residual / d free parameter: the law's gradient over its prediction, and the
+        priors' d/dv HUBER_DELTA log(v / centre) / width."""
+        values = params.valuesdict()
+        rows = []
+        for d in data:
+            gradient = law.gradient(values, d["prepared"])
+            pred = sum(values[n] * gradient[n] for n in linear)  # linear: its basis column
+            scale = np.where(pred > _FLOOR, 1.0 / np.maximum(pred, _FLOOR), 0.0)
+            rows.append(np.column_stack([gradient[n] * scale for n in free]))
+        penalty = np.zeros((len(prior), len(free)))
+        for row, (n, (_, width)) in enumerate(prior.items()):
+            penalty[row, free.index(n)] = HUBER_DELTA / (width * values[n])
+        return np.vstack([*rows, penalty])
 
     best = None
     for start in _starts(law, data, y, fixed, bounds, starts):
@@ -276,7 +295,7 @@ def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict) -> Fit:
         with warnings.catch_warnings():  # a degenerate covariance: its stderr show as n/a
             warnings.filterwarnings("ignore", "invalid value encountered in sqrt",
                                     RuntimeWarning)
-            result = lmfit.minimize(residual, params, method="least_squares",
+            result = lmfit.minimize(residual, params, method="least_squares", Dfun=jacobian,
                                     loss="huber", f_scale=HUBER_DELTA, x_scale="jac")
         objective = huber(result.residual)
         if result.success and np.isfinite(objective) and (best is None or objective < best[0]):
@@ -334,7 +353,7 @@ def _predict_all(law: Law, values: dict, data) -> np.ndarray:
 
 
 def _log_residual(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.log(np.maximum(pred, 1e-12)) - np.log(y)
+    return np.log(np.maximum(pred, _FLOOR)) - np.log(y)
 
 
 def _starts(law: Law, data, y, fixed: dict, bounds: dict, count: int) -> list[dict]:

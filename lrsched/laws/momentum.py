@@ -16,7 +16,17 @@ import numpy as np
 from scipy.signal import lfilter
 
 from lrsched.errors import InputError
-from lrsched.laws.base import ALPHA, L0, A, Law, Param, replace_param, warmup_end
+from lrsched.laws.base import (
+    ALPHA,
+    L0,
+    A,
+    Law,
+    Param,
+    power,
+    power_gradient,
+    replace_param,
+    warmup_end,
+)
 
 LAM = Param("lam", 0.99, 0.9995, grid=(0.99, 0.995, 0.999, 0.9995))
 LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)  # lam="grid": chosen by leave-one-curve-out
@@ -74,11 +84,24 @@ class MomentumLaw(Law):
                 "drops": np.concatenate([[0.0], eta[:-1] - eta[1:]])}
 
     def basis(self, values: dict, prepared: dict) -> dict:
-        with np.errstate(divide="ignore"):
-            power = prepared["s1"] ** -values["alpha"]
-        # m is a first-order linear filter of the LR drops; S2 its cumulative sum
-        m = lfilter([1.0], [1.0, -values["lam"]], prepared["drops"])
-        return {"L0": 1.0, "A": power, "C": -np.cumsum(m)[prepared["steps"]]}
+        return {"L0": 1.0, "A": power(values, prepared["s1"]),
+                "C": -self.s2(values, prepared["drops"])[prepared["steps"]]}
+
+    @staticmethod
+    def s2(values: dict, drops: np.ndarray, grad: bool = False):
+        """S2 at every step: m is a first-order linear filter of the LR drops, S2 its
+        cumulative sum; with ``grad`` also dS2/dlam (dm_i/dlam = m_{i-1} + lam dm_{i-1}/dlam,
+        the same filter applied to m one step late)."""
+        m = lfilter([1.0], [1.0, -values["lam"]], drops)
+        if not grad:
+            return np.cumsum(m)
+        dm = lfilter([1.0], [1.0, -values["lam"]], np.concatenate([[0.0], m[:-1]]))
+        return np.cumsum(m), np.cumsum(dm)
+
+    def gradient(self, values: dict, prepared: dict) -> dict:
+        s2, d_lam = (a[prepared["steps"]] for a in self.s2(values, prepared["drops"], True))
+        return {**power_gradient(values, prepared["s1"]), "C": -s2,
+                "lam": -values["C"] * d_lam}
 
     def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
         """The loss at the last step T of ``lrs``, as ``predict(params, lrs)[-1]``, and with

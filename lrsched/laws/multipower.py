@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrsched.errors import InputError
-from lrsched.laws.base import ALPHA, L0, A, Law, Param, warmup_end
+from lrsched.laws.base import ALPHA, L0, A, Law, Param, power, power_gradient, warmup_end
 
 PRIOR_CENTRE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}  # the authors' starting values
 PRIOR_WIDTHS = (None, 1.0, 0.3, 0.1)  # tried by leave-one-curve-out; None: no prior
@@ -146,9 +146,10 @@ class InstantDropLaw(Law):
         return {"s1": np.cumsum(lrs)[steps], "drop": lrs.max() - lrs[steps]}
 
     def basis(self, values: dict, prepared: dict) -> dict:
-        with np.errstate(divide="ignore"):
-            power = prepared["s1"] ** -values["alpha"]
-        return {"L0": 1.0, "A": power, "B": -prepared["drop"]}
+        return {"L0": 1.0, "A": power(values, prepared["s1"]), "B": -prepared["drop"]}
+
+    def gradient(self, values: dict, prepared: dict) -> dict:
+        return {**power_gradient(values, prepared["s1"]), "B": -prepared["drop"]}
 
 
 class MultiPowerLaw(Law):
@@ -228,14 +229,25 @@ class MultiPowerLaw(Law):
         }
 
     def basis(self, values: dict, prepared: dict) -> dict:
-        with np.errstate(divide="ignore"):
-            power = prepared["s1"] ** -values["alpha"]
-        return {"L0": 1.0, "A": power, "B": -self.decay(values, prepared)}
+        return {"L0": 1.0, "A": power(values, prepared["s1"]),
+                "B": -self.decay(values, prepared)}
 
-    def decay(self, values: dict, prepared: dict) -> np.ndarray:
-        """LD(t) / B at the prepared steps (at their anchors, interpolated, for many)."""
-        total = prepared["zero"].copy()
+    def gradient(self, values: dict, prepared: dict) -> dict:
+        ld, *d_shape = self.decay(values, prepared, grad=True)
+        return {**power_gradient(values, prepared["s1"]), "B": -ld,
+                **{n: -values["B"] * d for n, d in zip(("C", "beta", "gamma"), d_shape)}}
+
+    def decay(self, values: dict, prepared: dict, grad: bool = False):
+        """LD(t) / B at the prepared steps (at their anchors, interpolated, for many);
+        with ``grad`` also its derivatives in C, beta and gamma, term by term: with
+        u = C x + 1 and x = eta^-gamma S,
+
+            dG/dC = beta x u^(-beta-1),  dG/dbeta = log(u) u^-beta,
+            dG/dgamma = -beta C u^(-beta-1) x log eta
+        """
         steps, s, plans = prepared["steps"], prepared["s1_at"], prepared["plans"]
+        c, beta, gamma = values["C"], values["beta"], values["gamma"]
+        totals = [prepared["zero"].copy()] + [np.zeros(steps.size) for _ in range(3 * grad)]
         for i, changes in enumerate(prepared["changes"]):
             for start in range(0, steps.size, _CHUNK):
                 key = (i, start)
@@ -246,12 +258,18 @@ class MultiPowerLaw(Law):
                     if plans is not None:
                         plans[key] = plan
                 weight, log_eta, dist = plan
-                x = np.exp(-values["gamma"] * log_eta) * dist
-                total[part] += np.sum(weight * multipower_g(x, values["C"], values["beta"]),
-                                      axis=1)
-        if prepared["wanted"] is None:
-            return total
-        return np.interp(prepared["wanted"], steps, total)
+                x = np.exp(-gamma * log_eta) * dist
+                terms = [multipower_g(x, c, beta)]
+                if grad:
+                    log_u = np.log1p(c * x)
+                    rest = np.exp(-beta * log_u)  # 1 - G = u^-beta
+                    slope = beta * rest / (1.0 + c * x)  # beta u^(-beta-1)
+                    terms += [slope * x, log_u * rest, -c * slope * x * log_eta]
+                for total, term in zip(totals, terms):
+                    total[part] += np.sum(weight * term, axis=1)
+        if prepared["wanted"] is not None:
+            totals = [np.interp(prepared["wanted"], steps, total) for total in totals]
+        return tuple(totals) if grad else totals[0]
 
     def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
         """The loss at the last step T of ``lrs`` by the direct sum (``predict(params,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrsched.laws.base import ALPHA, L0, A, Law, Param
+from lrsched.laws.base import ALPHA, L0, A, Law, Param, power, power_gradient
 
 _TINY = 1e-300  # an LR this small counts as 0 in the derivative of eta^q
 _SPAN = 20.0  # how far exp(z) may grow within one stretch of ``relaxed``
@@ -91,17 +91,32 @@ class RelaxationLaw(Law):
         return {"steps": steps, "eta": eta, "s1": np.cumsum(eta)[steps]}
 
     def basis(self, values: dict, prepared: dict) -> dict:
-        with np.errstate(divide="ignore"):
-            power = prepared["s1"] ** -values["alpha"]
-        return {"L0": 1.0, "A": power, "B": -self.decay(values, prepared)}
+        return {"L0": 1.0, "A": power(values, prepared["s1"]), "B": -self.decay(values, prepared)}
 
-    def decay(self, values: dict, prepared: dict) -> np.ndarray:
-        """R(t) at the prepared steps."""
-        level = prepared["eta"] ** values["q"]
+    def gradient(self, values: dict, prepared: dict) -> dict:
+        r, d_kappa, d_q = self.decay(values, prepared, grad=True)
+        return {**power_gradient(values, prepared["s1"]), "B": -r,
+                "kappa": -values["B"] * d_kappa, "q": -values["B"] * d_q}
+
+    def decay(self, values: dict, prepared: dict, grad: bool = False):
+        """R(t) at the prepared steps: the settled part -eta_t^q less the pending part
+        P(t) = relaxed(d); with ``grad`` also, as R is linear in the drops d,
+
+            dR/dkappa = -(S1(t) · P(t) - relaxed(d · S1)(t)) / kappa^2
+            dR/dq     = -eta_t^q log eta_t - relaxed(dd/dq)(t)
+        """
+        eta, kappa, steps = prepared["eta"], values["kappa"], prepared["steps"]
+        level = eta ** values["q"]
         drops = -np.diff(level, prepend=0.0)
-        settled = -level  # sum_{k<=t} drops_k telescopes to -eta_t^q
-        pending = relaxed(drops, prepared["eta"], values["kappa"])
-        return (settled - pending)[prepared["steps"]]
+        pending = relaxed(drops, eta, kappa)
+        r = (-level - pending)[steps]  # sum_{k<=t} drops_k telescopes to -eta_t^q
+        if not grad:
+            return r
+        s1 = np.cumsum(eta)
+        d_kappa = -(s1 * pending - relaxed(drops * s1, eta, kappa))[steps] / kappa**2
+        d_level = level * np.log(np.where(eta > 0, eta, 1.0))  # 0 at eta = 0 (q > 0)
+        d_q = (-d_level - relaxed(-np.diff(d_level, prepend=0.0), eta, kappa))[steps]
+        return r, d_kappa, d_q
 
     def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
         """The loss at the last step of ``lrs`` and, with ``grad``, its gradient with
