@@ -61,7 +61,8 @@ class _Changes:
         self.prefix = np.vstack([np.zeros(3), np.cumsum(terms, axis=0)])
 
     def plan(self, t, cum_t):
-        """Blocks (weight, mean log eta, mean S_k(t)) for evaluation steps t, one row each."""
+        """The terms (row, weight, mean log eta, mean S_k(t)) of evaluation steps t: the
+        exact changes and the blocks, each term of one row of t."""
         n_at = np.searchsorted(self.k, t, side="right")  # changes at steps <= t
         ranks = n_at[:, None] - EXACT_CHANGES + np.arange(EXACT_CHANGES)
         valid = ranks >= 0
@@ -96,7 +97,9 @@ class _Changes:
                                    np.maximum(*ends) + 2 * BLOCK_WIDTH))
             before = np.clip(sums[..., 2] / safe, self.before[first], self.before[last])
             dist.append(cum_t[:, None] - np.where(w != 0, before, 0.0))
-        return [np.concatenate(a, axis=1) for a in (weight, log_eta, dist)]
+        weight, log_eta, dist = (np.concatenate(a, axis=1) for a in (weight, log_eta, dist))
+        rows, cols = np.nonzero(weight)  # without the empty slots and blocks
+        return rows, weight[rows, cols], log_eta[rows, cols], dist[rows, cols]
 
 
 B = Param("B", 0.0, 1e8, linear=True)
@@ -245,31 +248,43 @@ class MultiPowerLaw(Law):
             dG/dC = beta x u^(-beta-1),  dG/dbeta = log(u) u^-beta,
             dG/dgamma = -beta C u^(-beta-1) x log eta
         """
-        steps, s, plans = prepared["steps"], prepared["s1_at"], prepared["plans"]
+        steps = prepared["steps"]
         c, beta, gamma = values["C"], values["beta"], values["gamma"]
         totals = [prepared["zero"].copy()] + [np.zeros(steps.size) for _ in range(3 * grad)]
-        for i, changes in enumerate(prepared["changes"]):
-            for start in range(0, steps.size, _CHUNK):
-                key = (i, start)
-                part = slice(start, start + _CHUNK)
-                plan = plans.get(key) if plans is not None else None
-                if plan is None:
-                    plan = changes.plan(steps[part], s[part])
-                    if plans is not None:
-                        plans[key] = plan
-                weight, log_eta, dist = plan
-                x = np.exp(-gamma * log_eta) * dist
-                terms = [multipower_g(x, c, beta)]
-                if grad:
-                    log_u = np.log1p(c * x)
-                    rest = np.exp(-beta * log_u)  # 1 - G = u^-beta
-                    slope = beta * rest / (1.0 + c * x)  # beta u^(-beta-1)
-                    terms += [slope * x, log_u * rest, -c * slope * x * log_eta]
-                for total, term in zip(totals, terms):
-                    total[part] += np.sum(weight * term, axis=1)
+        for start in range(0, steps.size, _CHUNK):
+            rows, weight, log_eta, dist = self._plan(prepared, start)
+            x = np.exp(-gamma * log_eta) * dist
+            terms = [multipower_g(x, c, beta)]
+            if grad:
+                log_u = np.log1p(c * x)
+                rest = np.exp(-beta * log_u)  # 1 - G = u^-beta
+                slope = beta * rest / (1.0 + c * x)  # beta u^(-beta-1)
+                terms += [slope * x, log_u * rest, -c * slope * x * log_eta]
+            part = slice(start, start + _CHUNK)
+            for total, term in zip(totals, terms):
+                total[part] += np.bincount(rows, weight * term, minlength=total[part].size)
         if prepared["wanted"] is not None:
             totals = [np.interp(prepared["wanted"], steps, total) for total in totals]
         return tuple(totals) if grad else totals[0]
+
+    @staticmethod
+    def _plan(prepared: dict, start: int) -> tuple[np.ndarray, ...]:
+        """The terms (row, weight, log eta, S) of every LR change for the ``_CHUNK``
+        evaluation steps from ``start``; kept for reuse (a fit's every evaluation) when
+        there are few steps."""
+        plans = prepared["plans"]
+        if plans is not None and start in plans:
+            return plans[start]
+        part = slice(start, start + _CHUNK)
+        terms = [changes.plan(prepared["steps"][part], prepared["s1_at"][part])
+                 for changes in prepared["changes"]]
+        if terms:
+            plan = tuple(np.concatenate(column) for column in zip(*terms))
+        else:  # the LR never changes: LD is 0
+            plan = (np.zeros(0, np.int64), *(np.zeros(0) for _ in range(3)))
+        if plans is not None:
+            plans[start] = plan
+        return plan
 
     def final_loss(self, params: dict, lrs: np.ndarray, grad: bool = False):
         """The loss at the last step T of ``lrs`` by the direct sum (``predict(params,
