@@ -18,8 +18,9 @@ and whose spread in log eta_k is at most 2 * BLOCK_WIDTH, each block one term: G
 the block's (eta_{k-1} - eta_k)-weighted mean of S_k(t) and of log eta_k. The midpoint
 error is second order in the block width: about 1e-4 of LD (1e-5 in loss) on smooth
 decays, checked against the direct sum in tests/test_laws.py. Some 100-200 terms per
-step remain; a 100,000-step cosine prediction takes under 1 s (0.8 s measured, see
-benchmarks/results/laws_table.md).
+step remain (the empty ones dropped); long runs are evaluated at anchor steps and
+interpolated (``_anchors``): a 100,000-step cosine prediction takes about 0.2 s
+(benchmarks/results/laws_table.md).
 """
 
 from __future__ import annotations
