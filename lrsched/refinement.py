@@ -237,6 +237,8 @@ def _csv_table(path) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
     first = [c.strip() for c in rows[0][1]]
     if all(is_number(c) for c in first):
         return None, rows
+    if len(rows) == 1:
+        raise InputError(f"{os.fspath(path)}: a header but no data rows; add one row per step")
     return first, rows[1:]
 
 

@@ -3,9 +3,6 @@ of the one line on stderr, and nothing written. The classes, not the cases: an o
 that is an input, a folder, a missing folder or an unknown picture format; a folder or a
 missing file where a file is expected; unreadable or oversized files; sizes past what one
 call evaluates; damaged run folders.
-
-Rows marked WAITS name the owner whose change they wait for (the lead wires it in at the
-merge); they fail until then.
 """
 
 from __future__ import annotations
@@ -47,14 +44,12 @@ ROWS = [
      "cannot write to {d}/a.csv: it is a file, not a folder"),
     (["harness", "run", "--preset", "micro", "--data", "{d}/a.csv", "--out", "{d}/a.csv"], 2,
      "it is a file, not a folder"),
-    # WAITS for the fit-curve owner (lrsched/cli/fit_curve.py calls check_outputs)
     (["fit-curve", "{d}/a.csv", "--json", "{d}/a.csv"], 2, "{d}/a.csv is also an input"),
     (["fit-curve", "{d}/a.csv", "--plot", "{d}/fit.txt"], 2, ".txt is not a picture format"),
     (["predict", "{d}/fit.json", "--schedule", "cosine:total_steps=100", "--peak-lr", "1e-3",
       "--csv", "{d}/fit.json"], 2, "{d}/fit.json is also an input"),
     (["predict", "{d}/fit.json", "--schedule", "cosine:total_steps=100", "--peak-lr", "1e-3",
       "--plot", "{d}/p.txt"], 2, ".txt is not a picture format"),
-    # WAITS for the preview owner (lrsched/cli/preview.py calls check_outputs)
     (["preview", "cosine:total_steps=100", "--out", "{d}/p.txt"], 2,
      ".txt is not a picture format"),
     # (atomic_path refuses these already, if only after the work)
@@ -78,11 +73,14 @@ ROWS = [
     (["refine", "{d}/cplx.npy", "--kind", "adam"], 2, "got complex128 values"),
     (["refine", "{d}/bool.npy", "--kind", "adam"], 2, "got bool values"),
     (["refine", "{d}/curve.csv", "--kind", "adam"], 2, "which column holds the norms?"),
+    (["refine", "{d}/header.csv", "--kind", "adam"], 2, "a header but no data rows"),
     # -- sizes past what one call evaluates
     (["fit-curve", "{d}/u64.csv"], 2, "step 1.84467e+19 is past the longest run read"),
     (["fit-curve", "{d}/big.csv"], 2, "step 1e+11 is past the longest run read"),
     (["predict", "{d}/fit.json", "--schedule", "constant", "--peak-lr", "1e-3", "--steps",
       "1e12"], 2, "more than lrsched runs or shows"),
+    (["predict", "{d}/fit.json", "--schedule", "cosine:total_steps=1e12", "--peak-lr", "1e-3"],
+     2, "a run of 1,000,000,000,000 steps is longer than the 10,000,000"),
     (["refine", "{d}/n.csv", "--kind", "adam", "--steps", "1e11"], 2,
      "more than lrsched runs or shows"),
     (["harness", "run", "--preset", "micro", "--steps", "1e21", "--out", "{d}/r"], 2,
@@ -103,6 +101,7 @@ def made(tmp_path_factory):
     d = tmp_path_factory.mktemp("inputs")
     (d / "a.csv").write_text(CURVE)
     (d / "curve.csv").write_text("step,lr,x,y\n" + "".join(f"{i},1e-3,1,2\n" for i in range(12)))
+    (d / "header.csv").write_text("step,norm\n")
     (d / "dup.csv").write_text("step,lr,loss,loss\n0,1e-3,3,3\n1,1e-3,2,2\n")
     (d / "long.csv").write_text("step,lr,loss\n0,1e-3," + "9" * 200_000 + "\n")
     (d / "u64.csv").write_text(CURVE + "18446744073709551615,1e-3,2\n")

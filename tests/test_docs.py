@@ -72,3 +72,15 @@ def test_every_docs_page_is_linked_from_the_readme():
     readme = (ROOT / "README.md").read_text()
     unlinked = [p.name for p in PAGES[1:] if f"(docs/{p.name})" not in readme]
     assert not unlinked, f"README.md does not link: {', '.join(unlinked)}"
+
+
+def test_every_install_hint_names_the_distribution_not_the_other_project():
+    """``lrsched`` on PyPI is somebody else's project: the README says so in its first
+    lines, and no page or message tells a user to install ``lrsched`` by that name."""
+    assert "`lrsched-toolkit`" in "\n".join(PAGES[0].read_text().splitlines()[:8])
+    wrong = re.compile(r"pip install\s+(?:-\S+\s+)*['\"]?lrsched(?![\w-])")
+    files = [*PAGES, *(ROOT / "lrsched").rglob("*.py")]
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)}"
+             for p in files for m in wrong.finditer(p.read_text())]
+    assert not found, "\n".join(found)
+    assert wrong.search("pip install 'lrsched[harness]'")  # the pattern finds the wrong name

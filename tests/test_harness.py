@@ -68,7 +68,7 @@ def test_stop_and_resume_repeat_the_straight_run_bit_for_bit(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_curve_has_every_step_and_reads_as_a_fit_curve_input(tmp_path):
+def test_curve_has_every_step_and_reads_as_a_fit_curve_input(tmp_path, capsys):
     cfg = preset("micro", steps=30)
     summary = Trainer(cfg, tmp_path).run()
     table = rows(tmp_path)
@@ -88,6 +88,13 @@ def test_curve_has_every_step_and_reads_as_a_fit_curve_input(tmp_path):
     assert info["schedule"] == "cosine:total_steps=30,warmup=2,final=0.1"
     assert lrsched.Schedule.from_dict(info["schedule_dict"]) == cfg.build_schedule()
     assert Config.from_dict(json.loads((tmp_path / "config.json").read_text())) == cfg
+    # the commands find their columns in it by themselves, and say which they took
+    capsys.readouterr()
+    assert main(["fit-curve", str(tmp_path / "curve.csv"), "--law", "momentum"]) == 0
+    assert "curve.csv: loss from column 'val_loss' (--loss-col" in capsys.readouterr().out
+    for kind, column in (("adam", "grad_norm_l1"), ("sgd", "grad_norm_l2")):
+        assert main(["refine", str(tmp_path / "curve.csv"), "--kind", kind]) == 0
+        assert f"from 30 norms in column {column} of " in capsys.readouterr().out
 
 
 def test_gradient_accumulation_matches_the_full_batch(tmp_path):
@@ -143,7 +150,11 @@ def test_cli_runs_stops_and_resumes(tmp_path, capsys):
     assert "already holds a run; add --resume" in capsys.readouterr().err
     assert main(["harness", "run", "--out", out, "--resume", "--peak-lr", "1"]) == 2
     assert "another peak_lr" in capsys.readouterr().err
-    assert main(["harness", "run", "--out", out, "--resume"]) == 0
+    try:
+        assert main(["harness", "run", "--out", out, "--resume", "--threads", "2"]) == 0
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)  # as conftest set it
     printed = capsys.readouterr().out
     assert "final val loss" in printed and "lrsched fit-curve" in printed
     info = json.loads((tmp_path / "run" / "run.json").read_text())

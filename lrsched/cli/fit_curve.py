@@ -251,7 +251,7 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
 def run_predict(args) -> int:
     from lrsched.files import atomic_path
     from lrsched.laws import load_fit
-    from lrsched.laws.base import first_used_step
+    from lrsched.laws.base import check_run_length, first_used_step
 
     check_outputs(inputs=[args.fit], files=[args.csv], figures=[args.plot])
     fit = load_fit(args.fit)
@@ -260,6 +260,7 @@ def run_predict(args) -> int:
     if n is None:
         raise InputError(f"schedule {args.schedule!r} has no end; give the run length with "
                          "--steps")
+    check_run_length(n)
     lrs = args.peak_lr * np.asarray(schedule(np.arange(n)), dtype=float)
     start = first_used_step(lrs) if fit.first_step is None else fit.first_step
     if start >= n:

@@ -151,9 +151,7 @@ def as_lrs(lrs) -> np.ndarray:
     lrs = np.asarray(lrs, dtype=float)
     if lrs.ndim != 1 or lrs.size < 2:
         raise InputError(f"need a 1-D array of per-step learning rates, got shape {lrs.shape}")
-    if lrs.size > MAX_STEPS:
-        raise InputError(f"a run of {lrs.size:,} steps is longer than the {MAX_STEPS:,} one "
-                         "prediction evaluates; predict a shorter run")
+    check_run_length(lrs.size)
     if not np.all(np.isfinite(lrs)):
         raise InputError("the learning rates contain NaN or inf; give a finite LR for every step")
     if np.any(lrs < 0):
@@ -167,6 +165,13 @@ def as_lrs(lrs) -> np.ndarray:
         raise InputError(f"learning rates up to {lrs.max():g} are too large to sum; give "
                          "absolute learning rates (e.g. 3e-4)")
     return lrs
+
+
+def check_run_length(n: int) -> None:
+    """Refuse a run longer than one prediction evaluates (before its LRs are made)."""
+    if n > MAX_STEPS:
+        raise InputError(f"a run of {n:,} steps is longer than the {MAX_STEPS:,} one "
+                         "prediction evaluates; predict a shorter run")
 
 
 def as_steps(steps, n: int) -> np.ndarray:
