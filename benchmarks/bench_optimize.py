@@ -50,7 +50,7 @@ REPEATS = 3  # timings: the median of this many (the machine may be shared)
 FINDINGS = """## What this says
 
 - Speed: the free-form optimum of a 100,000-step run takes about 2.0 s (multi-power),
-  2.4 s (blend) and 0.4 s (momentum) of one core, against the 10 s target.
+  2.6 s (blend) and 0.4 s (momentum) of one core, against the 10 s target.
 - schaipp124m: the momentum law picks the best measured WSD fraction for every run length
   up to 35,000 steps at both peak LRs (1.4x the fitted 25,000) and misses at 50,000 (2x:
   regret 0.007). The blend (fit-curve's default) does as well on the WSD fractions (mean
@@ -69,7 +69,7 @@ FINDINGS = """## What this says
   run (the authors' own optima: 10-11%) to 0.3-4% of the peak (theirs 0.4%), the
   blend's over 10-16% to 0.1-0.25%, the momentum law's over 5-11% to the floor (0.1%).
   Each law rates its own optimum above the authors' schedule (by construction).
-- Live forecast: at the defaults its fits took 0.44% of the training time, with the
+- Live forecast: at the defaults its fits took 0.45% of the training time, with the
   bookkeeping of every step included (target < 1%). The forecasts of the final loss from
   the run's own training loss (momentum law) were about 0.1 too high at half the run,
   about 0.02 near its end.
