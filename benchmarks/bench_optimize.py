@@ -74,7 +74,7 @@ FINDINGS = """## What this says
   the run's own training loss (momentum law) were about 0.1 too high at half the run,
   about 0.02 near its end.
 - Harness (tiny models, 400 steps): the multi-power law's optimum (peak for 75% of the run,
-  then down to about a quarter of it) beat cosine by 0.074 (seed spread 0.033), as predicted
+  then down to about a quarter of it) beat cosine by 0.073 (seed spread 0.033), as predicted
   (0.083), and tied the sweep's WSD with a 20% 1-sqrt cooldown. The blend's optimum beat
   cosine by 0.060 (predicted 0.049) and tied the sweep's WSD too. The momentum law fitted
   to the same two runs (L0 at its bound 0, lam at its bound 0.99) chose a drop to the
