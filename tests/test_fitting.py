@@ -16,10 +16,11 @@ from lrsched.laws import (
     MomentumLaw,
     MultiPowerLaw,
     RelaxationLaw,
+    fitting,
     load_fit,
 )
 from lrsched.laws.base import VERSION
-from lrsched.laws.fitting import select
+from lrsched.laws.fitting import _starts, select
 from lrsched.laws.multipower import FEW_CURVES_WIDTH, InstantDropLaw
 from tests.test_laws import MOM, MPL, REL, schedule
 
@@ -91,9 +92,13 @@ def test_multipower_fit_takes_b_from_the_instant_drop_law(recovered):
     assert fit.estimated == {"B": "instant-drop"} and fit.stderr["B"] == pilot.stderr["B"] > 0
 
 
-def test_multipower_prior_width_is_chosen_by_leave_one_curve_out():
+def test_multipower_prior_width_is_chosen_by_leave_one_curve_out(monkeypatch):
     curves = synthetic(MultiPowerLaw(), MPL, kinds=("cosine", "constant", "wsd0"), n=2000)
+    grids = []  # the starting-point grids scored: the widths of a fold share theirs
+    monkeypatch.setattr(fitting, "_starts", lambda law, *args: grids.append(law.name)
+                        or _starts(law, *args))
     fit = MultiPowerLaw().fit(curves, starts=1)  # the choice is made with one start anyway
+    assert grids.count("multipower") == 3 + 1  # each fold, then all curves (not 4 x 3 + 1)
     # the law's own curves without noise: no prior predicts the left-out curve best
     assert fit.law.prior_width is None  # the fitted law records the width used
     assert all(p.prior is None for p in fit.law.params)

@@ -85,6 +85,11 @@ class Law:
         curves to leave one out)."""
         return {}
 
+    def formula(self) -> tuple:
+        """The options ``prepare`` and ``basis`` depend on (default: every option); fits of
+        one formula to the same data share their starting points (``fitting``)."""
+        return tuple(sorted(self.options().items()))
+
     def with_options(self, **changes) -> Law:
         return type(self)(**{**self.options(), **changes})
 

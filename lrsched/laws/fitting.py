@@ -24,6 +24,7 @@ Stages and choices, as scikit-learn keeps model selection outside its estimators
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import warnings
@@ -85,10 +86,10 @@ def _fit_law(law: Law, curves, first_step, starts: int, fixed: dict, pilots: dic
     if law.pilot is not None and not set(law.pilot[1]) <= set(fixed):
         pilot_law, names = law.pilot
         pilot = _cached(pilots, ("pilot", pilot_law.name, first_step), curves,
-                        lambda: _fit_once(pilot_law, curves, first_step, starts, {}))
+                        lambda: _fit_once(pilot_law, curves, first_step, starts, {}, pilots))
         fixed.update({n: pilot.params[n] for n in names})
         estimated = {n: {"by": pilot_law.name, "stderr": pilot.stderr[n]} for n in names}
-    fitted = _fit_once(law, curves, first_step, starts, fixed)
+    fitted = _fit_once(law, curves, first_step, starts, fixed, pilots)
     for name, how in estimated.items():
         fitted.stderr[name] = how["stderr"]
     fitted.estimated = {n: how["by"] for n, how in estimated.items()}
@@ -245,8 +246,11 @@ def holdout_error(fitted: Fit, curve) -> float:
     return 0.5 * (m["pred_e"] + m["final_e"])
 
 
-def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict) -> Fit:
-    """One least-squares fit of ``law`` with ``fixed`` held (no choices, no pilot)."""
+def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict,
+              cache: dict | None = None) -> Fit:
+    """One least-squares fit of ``law`` with ``fixed`` held (no choices, no pilot). The
+    starting points are scored without the priors, so laws that differ only in them (the
+    candidates of a prior width) share them through ``cache``."""
     import lmfit  # imports matplotlib too: only when fitting
 
     data = _prepare(law, curves, first_step)
@@ -285,8 +289,13 @@ def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict) -> Fit:
             penalty[row, free.index(n)] = HUBER_DELTA / (width * values[n])
         return np.vstack([*rows, penalty])
 
+    key = ("starts", type(law).__name__, law.formula(),
+           tuple(dataclasses.replace(p, prior=None) for p in law.params), repr(fixed),
+           first_step)
+    points = _cached({} if cache is None else cache, key, curves,
+                     lambda: _starts(law, data, y, fixed, bounds))
     best = None
-    for start in _starts(law, data, y, fixed, bounds, starts):
+    for start in points[:starts]:
         params = lmfit.Parameters()
         for name in law.param_names:
             lo, hi = bounds[name]
@@ -356,8 +365,8 @@ def _log_residual(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(pred, _FLOOR)) - np.log(y)
 
 
-def _starts(law: Law, data, y, fixed: dict, bounds: dict, count: int) -> list[dict]:
-    """The ``count`` best shape-grid points, each with its best free linear parameters."""
+def _starts(law: Law, data, y, fixed: dict, bounds: dict) -> list[dict]:
+    """The shape-grid points, each with its best free linear parameters, best first."""
     shape = [p for p in law.params if not p.linear]
     grid = [(fixed[p.name],) if p.name in fixed else p.grid for p in shape]
     linear = [p.name for p in law.params if p.linear]
@@ -376,4 +385,4 @@ def _starts(law: Law, data, y, fixed: dict, bounds: dict, count: int) -> list[di
         pred = known + design @ coef * y
         scored.append((huber(_log_residual(pred, y)), point))
     scored.sort(key=lambda s: s[0])
-    return [point for _, point in scored[:count]]
+    return [point for _, point in scored]

@@ -206,6 +206,9 @@ class MultiPowerLaw(Law):
     def options(self) -> dict:
         return {"warmup": self.warmup, "prior_width": self.prior_width}
 
+    def formula(self) -> tuple:
+        return (("warmup", self.warmup),)  # the prior width shapes the fit, not the formula
+
     def choices(self) -> dict:
         if self.prior_width != "loo":
             return {}
