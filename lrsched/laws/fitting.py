@@ -289,7 +289,7 @@ def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict,
             penalty[row, free.index(n)] = HUBER_DELTA / (width * values[n])
         return np.vstack([*rows, penalty])
 
-    key = ("starts", type(law).__name__, law.formula(),
+    key = ("starts", type(law).__name__, repr(law.formula()),
            tuple(dataclasses.replace(p, prior=None) for p in law.params), repr(fixed),
            first_step)
     points = _cached({} if cache is None else cache, key, curves,
