@@ -202,8 +202,8 @@ NOTES = """## What the numbers say
   law's interval is its held-out error on the training curves (last table); the test
   curves are further from the training ones than those held-out splits are.
 - Fit seconds: one fit each (laws_table.md has medians of repeated fits). The blend's fit
-  is its two members' fits (momentum + relaxation, 1.5-2.3 s here); `auto` refits every
-  law by leave-one-curve-out (2-17 s here).
+  is its two members' fits (momentum + relaxation, 1.4-1.9 s here); `auto` refits every
+  law by leave-one-curve-out (1.7-20 s here).
 - Full per-step prediction of a 100,000-step cosine: see laws_table.md (every law under
   0.5 s; the multi-power law evaluates long runs at anchors and interpolates, within
   2e-5 of the loss).
