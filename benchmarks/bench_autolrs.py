@@ -124,7 +124,8 @@ def figure(best: dict, searches: list[dict]):
 
 
 def main() -> None:
-    from lrsched.plot import autolrs_figure, save_figure
+    from lrsched.autolrs.figure import search_figure
+    from lrsched.drawing import save_figure
 
     clock = time.perf_counter()
     with Pool(2) as pool:
@@ -185,7 +186,7 @@ def main() -> None:
     ]
     (RESULTS / "autolrs.md").write_text("\n".join(lines))
     save_figure(figure(best, searches), RESULTS / "autolrs.png")
-    save_figure(autolrs_figure(searches[0]["state"]), ROOT / "docs" / "img" / "autolrs.png")
+    save_figure(search_figure(searches[0]["state"]), ROOT / "docs" / "img" / "autolrs.png")
     (RESULTS / "autolrs_history.json").write_text(json.dumps(
         {s["forecaster"]: s["state"] for s in searches}) + "\n")
     print("\n".join(lines))

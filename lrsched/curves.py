@@ -22,9 +22,9 @@ import numpy as np
 
 from lrsched.errors import InputError
 from lrsched.files import is_number, parse_json, read_text
+from lrsched.lr_arrays import MAX_STEPS, as_lrs
 
 MAX_LOSS = 1e6  # larger 'losses' are perplexities or mistakes: the laws model losses
-MAX_STEPS = 10**7  # the longest run read: its per-step LRs take 80 MB
 # Column (key, tag) names looked for, in order, when none is given: lrsched's own and the
 # harness's, then what W&B, the HF Trainer and Lightning log.
 STEP_NAMES = ("step", "_step", "Step", "global_step", "train/global_step")
@@ -45,8 +45,6 @@ class Curve:
     loss_col: str = "loss"
 
     def __post_init__(self):
-        from lrsched.laws.base import as_lrs
-
         steps = np.asarray(self.steps, dtype=np.int64)
         loss = np.asarray(self.loss, dtype=float)
         object.__setattr__(self, "steps", steps)

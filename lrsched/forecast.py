@@ -25,11 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrsched import drawing
 from lrsched.choosing.anneal import Cooldown, cooldown_lrs
 from lrsched.choosing.prediction import final_interval, final_loss
+from lrsched.curves import Curve
 from lrsched.errors import InputError
-from lrsched.laws import FitError
-from lrsched.laws.base import first_used_step
+from lrsched.laws import FitError, MomentumLaw
+from lrsched.laws.fitting import fit
+from lrsched.lr_arrays import first_used_step
 from lrsched.schedules import constant
 
 MIN_POINTS = 8  # logged losses after the warmup before the first forecast
@@ -48,9 +51,6 @@ def fit_run(curve, law=None, base=None, starts: int = 3):
     only L0, A and alpha are fitted. Without, ``law`` (default ``MomentumLaw()``) is fitted
     whole, which needs the run's LR to have fallen below its peak (else InputError).
     """
-    from lrsched.laws import MomentumLaw
-    from lrsched.laws.fitting import fit
-
     if base is not None:
         held = [p.name for p in base.law.params  # a blend's are named member.param
                 if p.name.rpartition(".")[2] not in ("L0", "A", "alpha")]
@@ -90,11 +90,26 @@ class Forecast:
             "cooldown_now_end": c.start + c.length}.items()}
 
     def figure(self):
-        """The logged loss, the fitted law, and its two predictions with their intervals
-        (``lrsched.plot.forecast_figure``)."""
-        from lrsched.plot import forecast_figure
-
-        return forecast_figure(self)
+        """The logged loss, the fitted law, and its two predictions (the planned schedule,
+        a cooldown now) with their intervals."""
+        fig = drawing.figure(7, 4)
+        ax = fig.subplots()
+        c, curve = self.cooldown, self.curve
+        ax.plot(curve.steps, curve.loss, ".", ms=3, color="0.4", label="logged loss")
+        for lrs, loss, interval, label, color in (
+                (self.lrs, self.final_loss, self.interval, "planned schedule", "C0"),
+                (self.cooldown_lrs, c.loss, c.interval, f"cooldown now over {c.length}", "C1")):
+            steps = drawing.grid(min(first_used_step(lrs), lrs.size - 1), lrs.size - 1, 300)
+            ax.plot(steps, self.fit.predict(lrs, steps), color=color,
+                    label=f"{label}: {loss:.4f}")
+            drawing.error_bar(ax, lrs.size - 1, loss, interval, color)
+        drawing.mark(ax, self.step)
+        low = min(self.interval[0], c.interval[0])
+        ax.set_ylim(low - 0.05 * (curve.loss.max() - low), np.quantile(curve.loss, 0.9))
+        ax.set(xlabel="step", ylabel="loss", title=f"forecast at step {self.step} "
+               f"({self.fit.law.name} law, 80% intervals)")
+        ax.legend(fontsize=8)
+        return fig
 
 
 def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
@@ -107,8 +122,6 @@ def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
     the current LR to ``final`` times it along ``shape`` over ``cooldown_steps`` steps
     (default ``COOLDOWN_FRACTION`` of the steps done).
     """
-    from lrsched.curves import Curve
-
     lrs = np.asarray(lrs, dtype=float)
     steps, losses = np.asarray(steps, dtype=np.int64), np.asarray(losses, dtype=float)
     if not steps.size:
@@ -206,9 +219,7 @@ class LiveForecast:
             self._warn(str(exc).splitlines()[0])
             result = None
         if result is not None and self.plot is not None:
-            from lrsched.plot import save_figure
-
-            save_figure(result.figure(), self.plot)
+            drawing.save_figure(result.figure(), self.plot)
         self._clock = time.perf_counter()
         self._last_cost = self._clock - clock
         self.spent += self._last_cost

@@ -22,9 +22,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 from scipy.ndimage import median_filter
 
-from lrsched.curves import MAX_STEPS
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, is_number
+from lrsched.lr_arrays import MAX_STEPS
 from lrsched.schedules import Tabulated, tabulated
 
 Kind = Literal["adam", "sgd"]

@@ -89,9 +89,9 @@ class ScheduleLR(LRScheduler):
         t = self.last_epoch
         if t >= 0:  # -1: a SequentialLR part that has not started sets no LR
             self._set_momentum(t)
-            self._apply([_moved(group["lr"], base, before.lr(t), after.lr(t)) for
-                         group, base, before, after in
-                         zip(self.optimizer.param_groups, self.base_lrs, old, self._tables)])
+            self._apply(_moved(self.optimizer.param_groups, self.base_lrs,
+                               [(before.lr(t), after.lr(t)) for before, after in
+                                zip(old, self._tables)]))
 
     def anneal(self, steps: int, shape: str | None = None, final: float | None = None) -> None:
         """Start annealing now: over ``steps`` steps from the current step, to ``final``.
@@ -114,13 +114,14 @@ class ScheduleLR(LRScheduler):
             warnings.warn("To get the last learning rate computed by the scheduler, please "
                           "use `get_last_lr()`.", UserWarning, stacklevel=2)
         t = self.last_epoch
-        groups = self.optimizer.param_groups
-        if getattr(self, "_is_initial", False) and t != 0:
-            return [_copy(group["lr"]) for group in groups]
-        self._set_momentum(t)
+        if t != 0 and getattr(self, "_is_initial", False):
+            return [_copy(group["lr"]) for group in self.optimizer.param_groups]
+        if self._cycling:
+            self._set_momentum(t)
         factors = [(1.0 if t == 0 else table.lr(t - 1), table.lr(t)) for table in self._distinct]
-        return [_moved(group["lr"], base, *factors[i])
-                for group, base, i in zip(groups, self.base_lrs, self._which)]
+        return _moved(self.optimizer.param_groups, self.base_lrs,
+                      factors * len(self.base_lrs) if len(factors) == 1 else
+                      [factors[i] for i in self._which])
 
     def _get_closed_form_lr(self) -> list[float | Tensor]:
         """``initial_lr * schedule(t)``: ``step(t)`` and SequentialLR's milestones."""
@@ -134,7 +135,7 @@ class ScheduleLR(LRScheduler):
         the neighbouring steps."""
         if epoch is not None:
             _check_step("epoch", epoch)
-        super().step(epoch)
+        LRScheduler.step(self, epoch)
 
     def seek(self, step: float) -> None:
         """Go to ``step`` and set its LRs (and momenta) in closed form: ``step(step)``
@@ -243,15 +244,19 @@ def _tables(optimizer: Optimizer, schedule: Any) -> list[_Table]:
     return tables
 
 
-def _moved(lr: float | Tensor, base: float | Tensor, old: float, new: float) -> float | Tensor:
-    """``lr`` with this scheduler's factor moved from ``old`` to ``new``.
+def _moved(groups: list[dict], bases: list, factors: list[tuple[float, float]]) -> list:
+    """Each group's LR with this scheduler's factor moved from ``old`` to ``new``
+    (``factors``: one ``(old, new)`` per group).
 
     ``base * new`` times ``lr / (base * old)``, the factor that others put on the LR
     (exactly 1 when none did); ``base * new`` when ``base * old`` is 0, as the LR then
-    holds no record of other factors.
+    holds no record of other factors. (One call a step: it runs every step.)
     """
-    before, after = base * old, base * new
-    return after if lr == before or before == 0 else after * (lr / before)
+    out = []
+    for group, base, (old, new) in zip(groups, bases, factors):
+        lr, before, after = group["lr"], base * old, base * new
+        out.append(after if lr == before or before == 0 else after * (lr / before))
+    return out
 
 
 def _copy(value: Any) -> Any:

@@ -19,7 +19,7 @@ from lrsched.laws import (
     fitting,
     load_fit,
 )
-from lrsched.laws.base import VERSION
+from lrsched.laws.fit import VERSION
 from lrsched.laws.fitting import _starts, select
 from lrsched.laws.multipower import FEW_CURVES_WIDTH, InstantDropLaw
 from tests.test_laws import MOM, MPL, REL, schedule

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import lrsched
 from lrsched.laws import MomentumLaw, MultiPowerLaw, RelaxationLaw
 from lrsched.laws import multipower as mp
-from lrsched.laws.base import warmup_end
+from lrsched.lr_arrays import warmup_end
 
 MOM = {"L0": 3.0, "A": 0.5, "alpha": 0.5, "C": 0.8, "lam": 0.999}
 MPL = {"L0": 3.0, "A": 0.5, "alpha": 0.5, "B": 400.0, "C": 2.0, "beta": 0.6, "gamma": 0.6}

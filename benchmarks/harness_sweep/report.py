@@ -211,7 +211,7 @@ def plot_refined(norms: np.ndarray, warmup: int, curves: dict, seed: int, path: 
 
 def plot_laws(fits: dict, curves: dict, path: Path) -> None:
     """Measured val curves (dots) and each law's prediction (lines), a panel per law."""
-    from lrsched.laws.base import first_used_step
+    from lrsched.lr_arrays import first_used_step
 
     fits = {k: f for k, f in fits.items() if not isinstance(f, str)}
     if not fits:

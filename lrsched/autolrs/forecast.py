@@ -19,7 +19,9 @@ from scipy.ndimage import median_filter
 from scipy.optimize import minimize_scalar
 from scipy.signal import savgol_filter
 
+from lrsched.curves import Curve
 from lrsched.errors import InputError
+from lrsched.laws import FitError, MomentumLaw
 
 MIN_SMOOTH = 10  # fewer points than this (validation losses) are fitted as they are
 OUTLIER_Z = 3.0  # a point further than this many robust SDs from the local median is an outlier
@@ -117,14 +119,9 @@ class MomentumForecast:
     """
 
     def __init__(self, lam: float = 0.999, starts: int = 1):
-        from lrsched.laws import MomentumLaw
-
         self.law, self.starts = MomentumLaw(lam=lam), starts
 
     def __call__(self, trial: TrialCurve) -> float:
-        from lrsched.curves import Curve
-        from lrsched.laws import FitError
-
         past = np.asarray(trial.past_lrs, dtype=float)
         lrs = np.concatenate([past, np.full(trial.horizon, trial.lr)])
         # The law's loss at step s follows the update of step s: after u updates, s = u - 1.

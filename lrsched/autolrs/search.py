@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
+from lrsched import drawing
 from lrsched.autolrs import bo
+from lrsched.autolrs.figure import search_figure
 from lrsched.autolrs.forecast import TrialCurve, as_forecaster
 from lrsched.errors import InputError
-from lrsched.files import json_ready
+from lrsched.files import atomic_path, json_ready
 from lrsched.scheduler import set_lrs
 from lrsched.schedules import Schedule, tabulated
 from lrsched.snapshot import Snapshot
@@ -330,18 +332,14 @@ class AutoLRS:
     def save_history(self, path: str | os.PathLike) -> None:
         """Write ``state_dict()`` (every trial: LR, steps, losses, forecast; every stage)
         as JSON, atomically."""
-        from lrsched.files import atomic_path
-
         with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(self.state_dict(), allow_nan=False) + "\n")
 
     def plot(self, path: str | os.PathLike | None = None):
-        """The search picture (``lrsched.plot.autolrs_figure``); saved to ``path`` if given."""
-        from lrsched.plot import autolrs_figure, save_figure
-
-        fig = autolrs_figure(self.state_dict())
+        """The search picture (``figure.search_figure``); saved to ``path`` if given."""
+        fig = search_figure(self.state_dict())
         if path is not None:
-            save_figure(fig, path)
+            drawing.save_figure(fig, path)
         return fig
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from lrsched.choosing.prediction import final_interval, final_loss, fitted_start, law_of
 from lrsched.errors import InputError
-from lrsched.laws.base import as_lrs
+from lrsched.lr_arrays import as_lrs
 from lrsched.schedules import Schedule, constant
 
 START_COUNT = 12  # default starts: this many from now to the horizon

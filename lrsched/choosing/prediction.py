@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from lrsched.errors import InputError
-from lrsched.laws.base import as_lrs
+from lrsched.lr_arrays import as_lrs
 
 LEVEL = 0.8  # the coverage of the intervals a choice is shown with
 

@@ -2,8 +2,9 @@
 
 Each subcommand lives in a module of this package exposing ``register(subparsers)``,
 which adds its parser and sets ``func`` (taking the parsed namespace, returning an exit
-code). Before any work a command checks its output paths with
-``lrsched.files.check_outputs``.
+code). Only the module of the command given is imported (so ``lrsched preview`` loads
+no laws and ``lrsched fit-curve`` no torch); ``lrsched --help`` loads them all. Before any
+work a command checks its output paths with ``lrsched.files.check_outputs``.
 
 Exit status: 0 on success; 1 when the work itself fails on usable input (a fit that does
 not converge); 2 on unusable input or arguments (``InputError``, ``OSError``, argparse),
@@ -21,9 +22,13 @@ import os
 import sys
 from importlib import import_module
 
+from lrsched import __version__
 from lrsched.errors import InputError
 
-_COMMANDS = ["preview", "fit_curve", "refine", "harness", "optimize", "plan_anneal"]
+# command -> the module of this package that registers it
+_COMMANDS = {"preview": "preview", "fit-curve": "fit_curve", "predict": "fit_curve",
+             "refine": "refine", "harness": "harness", "optimize": "optimize",
+             "plan-anneal": "plan_anneal"}
 BROKEN_PIPE, INTERRUPTED = 128 + 13, 128 + 2  # statuses of a death by SIGPIPE, SIGINT
 
 
@@ -34,20 +39,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from lrsched import __version__
-
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the command named in ``argv`` registered (every command if none
+    is named)."""
     parser = _Parser(prog="lrsched", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"lrsched {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in _COMMANDS:
-        import_module(f"lrsched.cli.{name}").register(sub)
+    named = next((a for a in argv or () if not a.startswith("-")), None)
+    modules = [_COMMANDS[named]] if named in _COMMANDS else dict.fromkeys(_COMMANDS.values())
+    for module in modules:
+        import_module(f"lrsched.cli.{module}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)  # SystemExit on --help, a bad argument
+        args = build_parser(argv).parse_args(argv)  # SystemExit on --help, a bad argument
         try:
             code = args.func(args)
         except (InputError, OSError) as exc:

@@ -15,8 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from lrsched.cli.types import load_schedule, non_negative_int, positive_float, positive_int
+from lrsched.curves import read_curve
 from lrsched.errors import InputError
-from lrsched.files import check_outputs
+from lrsched.files import atomic_path, check_outputs
+from lrsched.laws import LAWS, FitError, calibrate, fit_auto, load_fit
+from lrsched.lr_arrays import check_run_length, first_used_step
+from lrsched.plot import fit_figure, prediction_figure, save_figure
+from lrsched.schedules import from_spec
 
 # auto, and the names of lrsched.laws.LAWS (not imported here: it loads scipy)
 LAW_NAMES = ("auto", "momentum", "multipower", "relaxation", "blend")
@@ -90,7 +95,6 @@ def _probability(text: str) -> float:
 
 def _law(args):
     """The law the options name (``None`` for auto), refusing options it does not take."""
-    from lrsched.laws import LAWS
 
     given = {k: v for k, v in (("lam", args.lam), ("warmup", args.warmup)) if v is not None}
     if args.law == "auto":
@@ -114,7 +118,6 @@ def _law(args):
 
 
 def _schedules(args) -> dict:
-    from lrsched.schedules import from_spec
 
     out = {}
     for item in args.schedule:
@@ -148,7 +151,6 @@ def _distinct_files(paths) -> None:
 
 
 def _read(paths, args, schedules) -> list:
-    from lrsched.curves import read_curve
 
     return [read_curve(path, step_col=args.step_col, lr_col=args.lr_col,
                        loss_col=args.loss_col, schedule=schedules.get(Path(path)),
@@ -161,7 +163,6 @@ def _warn(command: str, message) -> None:
 
 
 def run_fit(args) -> int:
-    from lrsched.laws import FitError, calibrate, fit_auto
 
     clock = time.perf_counter()
     check_outputs(inputs=[*args.train, *args.test], files=[args.json], figures=[args.plot])
@@ -200,7 +201,6 @@ def run_fit(args) -> int:
                                    "seconds": seconds})
         print(f"wrote {args.json}")
     if args.plot:
-        from lrsched.plot import fit_figure, save_figure
 
         save_figure(fit_figure(fit, train, test), args.plot)
         print(f"wrote {args.plot}")
@@ -249,9 +249,6 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
 
 
 def run_predict(args) -> int:
-    from lrsched.files import atomic_path
-    from lrsched.laws import load_fit
-    from lrsched.laws.base import check_run_length, first_used_step
 
     check_outputs(inputs=[args.fit], files=[args.csv], figures=[args.plot])
     fit = load_fit(args.fit)
@@ -287,7 +284,6 @@ def run_predict(args) -> int:
                                  low.tolist(), high.tolist()))
         print(f"wrote {args.csv}")
     if args.plot:
-        from lrsched.plot import prediction_figure, save_figure
 
         save_figure(prediction_figure(fit, lrs, steps, schedule.short_spec(), args.level),
                     args.plot)

@@ -8,9 +8,15 @@ import functools
 import gc
 from pathlib import Path
 
+import torch
+import torch.distributed as dist
+
 from lrsched.cli import INTERRUPTED
 from lrsched.cli.types import positive_float, positive_int, whole_number
 from lrsched.errors import InputError
+from lrsched.files import check_outputs
+from lrsched.harness.presets import parse_overrides, preset
+from lrsched.harness.train import Trainer, read_config
 
 
 def register(sub) -> None:
@@ -50,7 +56,6 @@ def register(sub) -> None:
 
 
 def _options(args) -> dict:
-    from lrsched.harness.presets import parse_overrides
 
     given = {"schedule": args.schedule, "peak_lr": args.peak_lr, "steps": args.steps,
              "seed": args.seed, "data": args.data}
@@ -72,12 +77,7 @@ def _one_line_import_errors(func):
 
 @_one_line_import_errors
 def run(args) -> int:
-    import torch
-    import torch.distributed as dist
 
-    from lrsched.files import check_outputs
-    from lrsched.harness.presets import preset
-    from lrsched.harness.train import Trainer, read_config
 
     paths = [d for d in (args.data or "").split(",") if d and Path(d).exists()]
     check_outputs(inputs=paths, folders=[args.out])

@@ -6,7 +6,12 @@ import json
 import sys
 import warnings
 
+from lrsched.choosing import candidates
+from lrsched.choosing.optimize import COMMON
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
+from lrsched.files import atomic_path, check_outputs, json_ready
+from lrsched.laws import load_fit
+from lrsched.plot import optimize_figure, save_figure
 
 SHOWN = 60  # characters of a spec shown in the table
 
@@ -33,9 +38,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lrsched.choosing import candidates
-    from lrsched.files import check_outputs
-    from lrsched.laws import load_fit
 
     check_outputs(inputs=[args.fit], files=[args.out], figures=[args.plot])
     fit = load_fit(args.fit)
@@ -58,7 +60,6 @@ def run(args) -> int:
         _write(args, fit, result, table)
         print(f"wrote {args.out}")
     if args.plot:
-        from lrsched.plot import optimize_figure, save_figure
 
         save_figure(optimize_figure(fit, table, args.steps, args.peak_lr), args.plot)
         print(f"wrote {args.plot}")
@@ -79,7 +80,6 @@ def _table(table) -> str:
 
 
 def _comparison(table) -> str:
-    from lrsched.choosing.optimize import COMMON
 
     best = table[0]
     common = [c for c in table if c.name in COMMON]
@@ -88,7 +88,6 @@ def _comparison(table) -> str:
 
 
 def _write(args, fit, result, table) -> None:
-    from lrsched.files import atomic_path, json_ready
 
     def row(c):
         return {"name": c.name, "spec": c.schedule.to_spec(), "final_loss": c.loss,

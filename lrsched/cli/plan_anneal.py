@@ -7,8 +7,16 @@ import warnings
 
 import numpy as np
 
+from lrsched.choosing import anneal_plan
 from lrsched.cli.fit_curve import LAW_NAMES
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
+from lrsched.curves import read_curve
+from lrsched.errors import InputError
+from lrsched.files import check_outputs
+from lrsched.forecast import fit_run
+from lrsched.laws import LAWS, load_fit
+from lrsched.plot import anneal_plan_figure, save_figure
+from lrsched.schedules import from_spec
 
 
 def register(sub) -> None:
@@ -48,11 +56,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lrsched.choosing import anneal_plan
-    from lrsched.curves import read_curve
-    from lrsched.errors import InputError
-    from lrsched.files import check_outputs
-    from lrsched.schedules import from_spec
 
     check_outputs(inputs=[args.curve, args.fit], figures=[args.plot])
     schedule = from_spec(args.schedule) if args.schedule else None
@@ -76,7 +79,6 @@ def run(args) -> int:
     print(_table(plan))
     print(_recommendation(plan, schedule is not None))
     if args.plot:
-        from lrsched.plot import anneal_plan_figure, save_figure
 
         save_figure(anneal_plan_figure(plan, fit.law.name), args.plot)
         print(f"wrote {args.plot}")
@@ -85,8 +87,6 @@ def run(args) -> int:
 
 def _law(args, curve):
     """The fit to plan with, and a line saying which it is."""
-    from lrsched.forecast import fit_run
-    from lrsched.laws import LAWS, load_fit
 
     if args.fit:
         fit = load_fit(args.fit)

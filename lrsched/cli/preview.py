@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from lrsched.cli.types import load_schedule, positive_float, whole_number
+from lrsched.drawing import save_figure
 from lrsched.files import check_outputs
-from lrsched.plot import preview_length
 from lrsched.schedules import MAX_PREVIEW_STEPS, Schedule
+from lrsched.schedules.preview import preview_length, schedule_figure
 
 
 def register(sub) -> None:
@@ -28,7 +29,6 @@ def run(args) -> int:
     check_outputs(inputs=[args.spec], figures=[args.out])
     schedule = load_schedule(args.spec)
     if args.out:
-        from lrsched.plot import save_figure, schedule_figure
 
         save_figure(schedule_figure(schedule, args.steps, args.peak_lr), args.out)
         print(f"wrote {args.out}")

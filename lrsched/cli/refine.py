@@ -10,6 +10,7 @@ import numpy as np
 
 from lrsched.cli.types import positive_int
 from lrsched.files import atomic_path, check_outputs
+from lrsched.plot import refine_figure, save_figure
 from lrsched.refinement import filter_width, read_norms, refine
 
 _FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -58,7 +59,6 @@ def run(args) -> int:
             tmp.write_text(json.dumps(schedule.to_dict()) + "\n")
         print(f"wrote {args.out}")
     if args.plot:
-        from lrsched.plot import refine_figure, save_figure
 
         save_figure(refine_figure(record.norms, args.kind, args.steps, args.smoothing,
                                   title=f"refined from {args.norms}", steps=record.steps),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 
-from lrsched.curves import MAX_STEPS
 from lrsched.errors import InputError
 from lrsched.files import parse_json, read_text
+from lrsched.lr_arrays import MAX_STEPS
+from lrsched.schedules import Schedule, from_spec
 
 
 def whole_number(minimum: int, maximum: int | None = None):
@@ -47,7 +48,6 @@ def positive_float(text: str) -> float:
 def load_schedule(text: str):
     """A schedule from a spec string, or from a .json file holding its dict (as
     ``lrsched refine --out`` and ``lrsched optimize --out`` write)."""
-    from lrsched.schedules import Schedule, from_spec
 
     if not text.endswith(".json"):
         return from_spec(text)

@@ -11,9 +11,9 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-from lrsched.curves import MAX_STEPS
 from lrsched.errors import InputError
 from lrsched.harness.model import GPTConfig
+from lrsched.lr_arrays import MAX_STEPS
 from lrsched.schedules import Schedule, from_spec
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")

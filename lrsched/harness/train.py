@@ -28,6 +28,7 @@ from lrsched.files import atomic_path, is_number, remove_stale_temps
 from lrsched.harness.data import Batches, load_corpus, val_windows
 from lrsched.harness.model import GPT
 from lrsched.harness.presets import Config
+from lrsched.scheduler import ScheduleLR
 from lrsched.snapshot import load_state, save_state
 
 COLUMNS = ("step", "lr", "train_loss", "val_loss", "grad_norm_l2", "grad_norm_l1", "tokens",
@@ -172,8 +173,6 @@ class Trainer:
 
         cfg = self.config
         if scheduler is None:
-            from lrsched.scheduler import ScheduleLR
-
             scheduler = ScheduleLR(self.optimizer, cfg.build_schedule())
         start, prior = self._prepare(scheduler, resume)
         end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)

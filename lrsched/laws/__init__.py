@@ -1,15 +1,21 @@
-"""Loss-curve laws: fit measured curves, predict the loss of any LR schedule."""
+"""Loss-curve laws: fit measured curves, predict the loss of any LR schedule.
+
+The package's rooms, each importing only those above it in this list:
+``metrics`` (scores), ``fit`` (the result, ``Fit``), ``fitting`` (every procedure: staged
+fits, choices, calibration, warnings), ``base`` (what a law is: ``Param``, ``Law``), one
+module per law (``momentum``, ``multipower``, ``relaxation``, ``blend``), ``catalogue``
+(the laws by name, ``fit_auto``) and ``saved`` (``load_fit``).
+"""
 
 from lrsched.laws.blend import BlendLaw
-from lrsched.laws.fit import Fit, FitError, load_fit
-from lrsched.laws.fitting import calibrate, fit_auto
+from lrsched.laws.catalogue import LAWS, fit_auto
+from lrsched.laws.fit import Fit, FitError
+from lrsched.laws.fitting import calibrate
 from lrsched.laws.metrics import curve_metrics, decision_metrics
 from lrsched.laws.momentum import MomentumLaw
 from lrsched.laws.multipower import MultiPowerLaw
 from lrsched.laws.relaxation import RelaxationLaw
-
-# by the name fits are saved under
-LAWS = {law.name: law for law in (MomentumLaw, MultiPowerLaw, RelaxationLaw, BlendLaw)}
+from lrsched.laws.saved import load_fit
 
 __all__ = ["LAWS", "BlendLaw", "Fit", "FitError", "MomentumLaw", "MultiPowerLaw",
            "RelaxationLaw", "calibrate", "curve_metrics", "decision_metrics", "fit_auto",

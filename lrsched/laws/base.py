@@ -10,7 +10,8 @@ are *shape* parameters. ``gradient`` returns dL/dp for every parameter, analytic
 fit's Jacobian and the band's delta method use it. Each parameter is a ``Param``: bounds,
 the values tried when a fit starts, an optional weak prior, or a fixed value (as lmfit's
 Parameters hold them).
-The fitting procedure lives in ``lrsched.laws.fitting``; a law holds no fitting code.
+The fitting procedures live in ``lrsched.laws.fitting`` (below the laws: they take any
+law by this interface); ``Law.fit`` hands the law to them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrsched.errors import InputError
-
-VERSION = 2  # of the saved-fit format (``Fit.save``); bump on incompatible change
-MAX_STEPS = 10_000_000  # the longest run one prediction evaluates
+from lrsched.laws import fitting
+from lrsched.lr_arrays import as_lrs, as_steps
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,7 @@ class Law:
     name: str
     params: tuple[Param, ...]
     pilot: tuple[Law, tuple[str, ...]] | None = None  # (law, the parameters it gives)
+    members: tuple[Law, ...] = ()  # a blend's laws: each fitted alone, then averaged
     # The RMS relative error of the final losses the law predicted for training curves
     # it was not fitted to (benchmarks/bench_decisions.py, development): the least
     # error ``Fit.interval`` assumes for a schedule the fit has not seen.
@@ -118,9 +118,7 @@ class Law:
 
     def fit(self, curves, first_step: int | None = None, starts: int = 3):
         """Fit the law jointly to ``Curve``s; returns a ``Fit`` (see ``fitting.fit``)."""
-        from lrsched.laws.fitting import fit
-
-        return fit(self, curves, first_step=first_step, starts=starts)
+        return fitting.fit(self, curves, first_step=first_step, starts=starts)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
@@ -149,60 +147,3 @@ def power_gradient(values: dict, s1: np.ndarray) -> dict[str, np.ndarray]:
 def replace_param(params: tuple[Param, ...], name: str, **changes) -> tuple[Param, ...]:
     """``params`` with the one named ``name`` changed."""
     return tuple(dataclasses.replace(p, **changes) if p.name == name else p for p in params)
-
-
-def as_lrs(lrs) -> np.ndarray:
-    """Check a per-step absolute LR array (index = optimizer step, from 0)."""
-    lrs = np.asarray(lrs, dtype=float)
-    if lrs.ndim != 1 or lrs.size < 2:
-        raise InputError(f"need a 1-D array of per-step learning rates, got shape {lrs.shape}")
-    check_run_length(lrs.size)
-    if not np.all(np.isfinite(lrs)):
-        raise InputError("the learning rates contain NaN or inf; give a finite LR for every step")
-    if np.any(lrs < 0):
-        step = int(np.flatnonzero(lrs < 0)[0])
-        raise InputError(f"negative learning rate {lrs[step]:g} at step {step}; LRs must be >= 0")
-    if not np.any(lrs > 0):
-        raise InputError("every learning rate is 0; there is nothing to predict")
-    with np.errstate(over="ignore"):
-        total = np.sum(lrs)
-    if not np.isfinite(total):
-        raise InputError(f"learning rates up to {lrs.max():g} are too large to sum; give "
-                         "absolute learning rates (e.g. 3e-4)")
-    return lrs
-
-
-def check_run_length(n: int) -> None:
-    """Refuse a run longer than one prediction evaluates (before its LRs are made)."""
-    if n > MAX_STEPS:
-        raise InputError(f"a run of {n:,} steps is longer than the {MAX_STEPS:,} one "
-                         "prediction evaluates; predict a shorter run")
-
-
-def as_steps(steps, n: int) -> np.ndarray:
-    """Check the steps to evaluate at (default: every step) for a run of ``n`` steps."""
-    if steps is None:
-        return np.arange(n)
-    arr = np.asarray(steps)
-    if arr.ndim != 1:
-        raise InputError(f"steps must be a 1-D array of step numbers, got shape {arr.shape}")
-    if arr.dtype.kind == "f" and np.all(np.isfinite(arr) & (arr == np.round(arr))):
-        arr = arr.astype(np.int64)
-    if arr.size and arr.dtype.kind not in "iu":
-        raise InputError("steps must be whole numbers (step indices from 0)")
-    bad = (arr < 0) | (arr >= n)
-    if bad.any():
-        raise InputError(f"step {arr[bad][0]} is outside the run: the LR array covers "
-                         f"steps 0..{n - 1}; give steps in that range or a longer LR array")
-    return arr.astype(np.int64)
-
-
-def warmup_end(lrs: np.ndarray) -> int:
-    """Index of the first step at the peak LR: the steps before it are the warmup."""
-    return int(np.argmax(lrs))
-
-
-def first_used_step(lrs: np.ndarray) -> int:
-    """The first step whose loss the laws model: just after the warmup (0 if none)."""
-    end = warmup_end(lrs)
-    return end + 1 if lrs[0] < lrs[end] else 0

@@ -22,26 +22,27 @@ import numpy as np
 
 from lrsched.errors import InputError
 from lrsched.laws.base import Law
+from lrsched.laws.momentum import MomentumLaw
+from lrsched.laws.multipower import MultiPowerLaw
+from lrsched.laws.relaxation import RelaxationLaw
 
+MEMBERS = {law.name: law for law in (MomentumLaw, MultiPowerLaw, RelaxationLaw)}  # by name
 DEFAULT_MEMBERS = ("momentum", "relaxation")
 
 
 class BlendLaw(Law):
-    """The equal average of ``laws``: names of ``LAWS`` or ``[name, options]`` pairs."""
+    """The equal average of ``laws``: names of ``MEMBERS`` or ``[name, options]`` pairs."""
 
     name = "blend"
     heldout_error = 0.0032  # see Law.heldout_error
 
     def __init__(self, laws=DEFAULT_MEMBERS):
-        from lrsched.laws import LAWS
-
         members = []
         for item in laws:
             name, options = (item, {}) if isinstance(item, str) else tuple(item)
-            if name not in LAWS or name == self.name:
-                raise InputError(f"a blend's laws are among {sorted(set(LAWS) - {self.name})}, "
-                                 f"not {name!r}")
-            members.append(LAWS[name](**options))
+            if name not in MEMBERS:
+                raise InputError(f"a blend's laws are among {sorted(MEMBERS)}, not {name!r}")
+            members.append(MEMBERS[name](**options))
         if len({m.name for m in members}) != len(members) or len(members) < 2:
             raise InputError(f"a blend needs two or more different laws, not {list(laws)}")
         self.members = tuple(members)

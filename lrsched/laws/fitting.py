@@ -16,26 +16,35 @@ Stages and choices, as scikit-learn keeps model selection outside its estimators
   held at its values (their standard errors are the pilot's: estimated, not exact);
 - options a law leaves open (``Law.choices``) are chosen by ``select``:
   leave-one-curve-out prediction error on the training curves;
-- a ``BlendLaw`` fits each of its member laws alone and averages them;
-- ``fit_auto`` chooses the law itself the same way;
+- a blend (a law with ``members``) fits each of its member laws alone and averages them;
 - ``calibrate`` measures how well the fitted law predicts held-out training data, which
-  ``Fit.interval`` turns into an interval.
+  ``Fit.interval`` turns into an interval;
+- ``fit_warnings`` says what makes a fit hard to trust.
+
+The procedures take any law by its interface (``laws.base.Law``) and return a ``Fit``
+(``laws.fit``, the result); ``Law.fit`` and ``laws.catalogue.fit_auto`` call them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.linalg import block_diag
 from scipy.optimize import lsq_linear
 
+from lrsched.curves import Curve
 from lrsched.errors import InputError
-from lrsched.laws.base import Law, first_used_step
-from lrsched.laws.blend import BlendLaw
-from lrsched.laws.fit import Fit, FitError, fit_warnings
+from lrsched.laws.fit import Fit, FitError
+from lrsched.lr_arrays import first_used_step
+
+if TYPE_CHECKING:
+    from lrsched.laws.base import Law
 
 HUBER_DELTA = 1e-3
 MAX_TRAIN_ERROR = 1.0  # a fit off its own curves by more (mean relative error) is no fit
@@ -67,9 +76,9 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     clock = time.perf_counter()
     curves = distinct(curves)
     pilots = {} if pilots is None else pilots
-    if isinstance(law, BlendLaw):
-        fitted = _blend([_cached_fit(m, curves, first_step, starts, BlendLaw.own(fixed or {}, m),
-                                     pilots) for m in law.members], curves)
+    if law.members:
+        fitted = _blend(law, [_cached_fit(m, curves, first_step, starts, law.own(fixed or {}, m),
+                                          pilots) for m in law.members], curves)
     else:
         fitted = _fit_law(law, curves, first_step, starts, dict(fixed or {}), pilots)
     fitted.warnings = fit_warnings(fitted)
@@ -112,12 +121,10 @@ def _cached_fit(law: Law, curves, first_step, starts: int, fixed: dict, cache: d
                    lambda: fit(law, curves, first_step, starts, fixed, cache))
 
 
-def _blend(fits: list[Fit], curves) -> Fit:
+def _blend(blend: Law, fits: list[Fit], curves) -> Fit:
     """The blend of the members' fits (their options as chosen): each member's parameters,
     standard errors, bounds and covariance (one block each), named ``member.param``."""
-    from scipy.linalg import block_diag
-
-    law = BlendLaw([[f.law.name, f.law.options()] for f in fits])
+    law = blend.with_options(laws=[[f.law.name, f.law.options()] for f in fits])
 
     def named(f: Fit, values: dict) -> dict:
         return {f"{f.law.name}.{k}": v for k, v in values.items()}
@@ -191,8 +198,6 @@ def _folds(curves) -> list[tuple[list, list]]:
 
 def _head(curve):
     """The first ``SPLIT`` of a curve's loss points (its LRs whole)."""
-    from lrsched.curves import Curve
-
     cut = curve.steps[0] + SPLIT * (curve.steps[-1] - curve.steps[0])
     keep = curve.steps <= cut
     return Curve(curve.steps[keep], curve.loss[keep], curve.lrs, curve.name)
@@ -204,21 +209,6 @@ def _holdout(law: Law, train, test, first_step, pilots) -> float:
     except FitError:
         return float("inf")
     return float(np.mean([holdout_error(fitted, c) for c in test]))
-
-
-def fit_auto(curves, first_step: int | None = None, starts: int = 3) -> Fit:
-    """The law of ``LAWS`` (default options) whose fits predict held-out training data
-    best (``select``: leave one curve out, or with two curves the time split), fitted to
-    every curve."""
-    from lrsched.laws import LAWS
-
-    curves = distinct(curves)
-    clock = time.perf_counter()
-    candidates = {name: cls() for name, cls in LAWS.items()}
-    chosen = candidates[select(candidates, curves, first_step, fallback="split")]
-    fitted = fit(chosen, curves, first_step, starts)
-    fitted.seconds = time.perf_counter() - clock
-    return fitted
 
 
 def calibrate(fitted: Fit, curves) -> float:
@@ -237,6 +227,28 @@ def calibrate(fitted: Fit, curves) -> float:
     own = float(np.sqrt(np.mean(np.square(errors)))) if errors else 0.0
     fitted.calibration = max(own, fitted.law.heldout_error)
     return fitted.calibration
+
+
+def fit_warnings(fit: Fit) -> list[str]:
+    """What makes a fit hard to trust: a parameter at its bound, a standard error larger
+    than its value, too few points for the parameters fitted."""
+    out = []
+    free = [p for p in fit.law.params if p.name in fit.covariance_names]
+    for p in free:
+        value, (low, high) = fit.params[p.name], fit.bounds.get(p.name, (p.low, p.high))
+        if any(math.isfinite(b) and math.isclose(value, b, rel_tol=1e-6, abs_tol=1e-12)
+               for b in (low, high)):
+            out.append(f"{p.name} = {value:.4g} is at its bound ({low:g}, {high:g}): the "
+                       "curves do not determine it; add a curve with another schedule")
+        err = fit.stderr.get(p.name, float("nan"))
+        if math.isfinite(err) and err > abs(value):
+            out.append(f"{p.name} = {value:.4g} has a standard error of {err:.3g}, larger "
+                       "than its value: the curves hardly determine it")
+    points = sum(d["n"] for d in fit.data)
+    if points < 5 * max(len(free), 1):
+        out.append(f"{points} loss points for {len(free)} fitted parameters: too few to "
+                   "trust; log the loss more often or give more curves")
+    return out
 
 
 def holdout_error(fitted: Fit, curve) -> float:

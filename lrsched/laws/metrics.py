@@ -5,6 +5,7 @@ among candidate schedules of one run length (``decision_metrics``)."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import kendalltau
 
 from lrsched.errors import InputError
 
@@ -44,8 +45,6 @@ def decision_metrics(pred, actual) -> dict:
     best minus the best actual one. ``kendall_tau``: rank agreement (1 is the same order).
     ``n``: the number of candidates (at least 2).
     """
-    from scipy.stats import kendalltau
-
     p = np.asarray(pred, dtype=float)
     a = np.asarray(actual, dtype=float)
     if p.shape != a.shape or a.ndim != 1 or a.size < 2:

@@ -25,8 +25,8 @@ from lrsched.laws.base import (
     power,
     power_gradient,
     replace_param,
-    warmup_end,
 )
+from lrsched.lr_arrays import warmup_end
 
 LAM = Param("lam", 0.99, 0.9995, grid=(0.99, 0.995, 0.999, 0.9995))
 LAM_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995)  # lam="grid": chosen by leave-one-curve-out

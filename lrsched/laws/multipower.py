@@ -28,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from lrsched.errors import InputError
-from lrsched.laws.base import ALPHA, L0, A, Law, Param, power, power_gradient, warmup_end
+from lrsched.laws.base import ALPHA, L0, A, Law, Param, power, power_gradient
+from lrsched.lr_arrays import warmup_end
 
 PRIOR_CENTRE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}  # the authors' starting values
 PRIOR_WIDTHS = (None, 1.0, 0.3, 0.1)  # tried by leave-one-curve-out; None: no prior

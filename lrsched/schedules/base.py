@@ -35,8 +35,8 @@ import numpy as np
 from lrsched.errors import InputError
 from lrsched.schedules import spec
 from lrsched.schedules.fields import MAX_NESTING, MAX_STEPS, as_steps, coerce
+from lrsched.schedules.preview import MAX_PREVIEW_STEPS, plot_schedule, schedule_png
 
-MAX_PREVIEW_STEPS = 10**7  # 80 MB of float64: a preview needs far fewer
 _REGISTRY: dict[str, type[Schedule]] = {}
 _ALIASES = {"trapezoid": "wsd"}
 _RENAMED = {"decay_shape": "shape", "anneal_shape": "shape", "anneal": "shape"}  # old keys
@@ -72,7 +72,7 @@ class Schedule:
         keys, hints, total = spec_fields(type(self)), _hints(type(self)), None
         for key, f in keys.items():  # total_steps first: other lengths may be shares of it
             value = coerce(self.name, key, getattr(self, f.name), hints[f.name], total,
-                           f.metadata.get("count", False))
+                           f.metadata.get("count", False), as_schedule)
             object.__setattr__(self, f.name, value)
             total = value if key == "total_steps" else total
         if total is not None:
@@ -193,15 +193,11 @@ class Schedule:
         return int(min(max(1000, self._horizon()), MAX_PREVIEW_STEPS))
 
     def plot(self, ax=None, steps: int | None = None, peak_lr: float | None = None, **kwargs):
-        """Draw the schedule on ``ax`` (see ``lrsched.plot.plot_schedule``)."""
-        from lrsched.plot import plot_schedule
-
+        """Draw the schedule on ``ax`` (see ``schedules.preview.plot_schedule``)."""
         return plot_schedule(self, ax=ax, steps=steps, peak_lr=peak_lr, **kwargs)
 
     def _repr_png_(self) -> bytes:
         """Notebook preview: the schedule as an inline PNG."""
-        from lrsched.plot import schedule_png
-
         return schedule_png(self)
 
     # -- composition ------------------------------------------------------------------------

@@ -31,11 +31,12 @@ MAX_NESTING = 50
 
 
 def coerce(family: str, key: str, value: Any, hint: Any, total: int | None = None,
-           count: bool = False) -> Any:
+           count: bool = False, schedule: Any = None) -> Any:
     """``value`` as the field's type ``hint``, or a one-line InputError.
 
     ``total`` is the family's total_steps (for percentages of step counts); ``count``
-    marks an int field that counts parts (cycles) rather than steps.
+    marks an int field that counts parts (cycles) rather than steps. ``schedule`` makes a
+    Schedule of a join's part (``base.as_schedule``: base imports this module).
     """
     def bad(allowed: str):
         raise InputError(f"{family}: {key}={value!r:.60} is invalid; {key} must be {allowed}")
@@ -45,7 +46,7 @@ def coerce(family: str, key: str, value: Any, hint: Any, total: int | None = Non
         if value is None:
             return None
         inner = next(a for a in args if a is not type(None))
-        return coerce(family, key, value, inner, total, count)
+        return coerce(family, key, value, inner, total, count, schedule)
     if origin is Literal:
         if value not in args:
             bad("one of " + ", ".join(args))
@@ -53,7 +54,7 @@ def coerce(family: str, key: str, value: Any, hint: Any, total: int | None = Non
     if origin is tuple:
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
             bad("a list, e.g. [1,2,3]")
-        return tuple(coerce(family, key, v, args[0], total, count) for v in value)
+        return tuple(coerce(family, key, v, args[0], total, count, schedule) for v in value)
     if hint is bool:
         if not isinstance(value, (bool, np.bool_)):
             bad("true or false")
@@ -66,11 +67,9 @@ def coerce(family: str, key: str, value: Any, hint: Any, total: int | None = Non
         if not math.isfinite(value):
             bad("a finite number")
         return _whole(family, key, value, total, count) if hint is int else float(value)
-    from lrsched.schedules.base import Schedule, as_schedule  # base imports this module
-
-    if not isinstance(value, (Schedule, str, dict)):  # the one other field type: join's parts
+    if not isinstance(value, (hint, str, dict)):  # the one other type: join's parts (Schedule)
         bad("a schedule: a Schedule, a spec string or a dict")
-    return as_schedule(value)
+    return schedule(value)
 
 
 def _whole(family: str, key: str, value: float, total: int | None, count: bool) -> int:
