@@ -31,7 +31,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrsched.errors import InputError
-from lrsched.schedules import Schedule, as_schedule
+from lrsched.schedules import MAX_STEPS, Schedule, as_schedule
 
 _CHUNK = 1024  # steps evaluated at once; chunks are aligned so resumed runs match bit for bit
 _STATE_KEYS = ("last_epoch", "base_lrs", "_step_count", "_last_lr", "schedule")
@@ -132,14 +132,15 @@ class ScheduleLR(LRScheduler):
     def step(self, epoch: float | None = None) -> None:
         """Advance one step (chainable). ``epoch`` (deprecated by torch, with its warning)
         jumps to that step in closed form; a fractional one interpolates linearly between
-        the neighbouring steps."""
+        the neighbouring steps. A refused ``epoch`` changes nothing."""
         if epoch is not None:
             _check_step("epoch", epoch)
         LRScheduler.step(self, epoch)
 
     def seek(self, step: float) -> None:
         """Go to ``step`` and set its LRs (and momenta) in closed form: ``step(step)``
-        without torch's deprecation warning, for loops that count steps themselves."""
+        without torch's deprecation warning, for loops that count steps themselves. A
+        refused ``step`` changes nothing."""
         _check_step("step", step)
         self.last_epoch = step
         self._apply(self._get_closed_form_lr())
@@ -214,7 +215,7 @@ class _Table:
             return a + (t - low) * (b - a)
         index, offset = divmod(int(t), _CHUNK)
         if index != self._index:
-            steps = np.arange(index * _CHUNK, (index + 1) * _CHUNK)
+            steps = np.arange(index * _CHUNK, min((index + 1) * _CHUNK, MAX_STEPS + 1))
             self._lrs = self.schedule(steps).tolist()
             if self.cycles_momentum:
                 self._momenta = np.asarray(self.schedule.momentum(steps), float).tolist()
@@ -285,9 +286,10 @@ def set_lrs(optimizer: Optimizer, lrs: list[float | Tensor]) -> None:
 
 
 def _check_step(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value < math.inf:
-        raise InputError(f"ScheduleLR: {name}={value!r} must be a step >= 0 (steps count "
-                         "from 0)")
+    """Refuse, before anything changes, a step no schedule evaluates."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= value <= MAX_STEPS:
+        raise InputError(f"ScheduleLR: {name}={value!r:.40} must be a step >= 0 (steps count "
+                         f"from 0) and at most {MAX_STEPS:,}")
 
 
 def _is_lr(value: Any) -> bool:
@@ -309,8 +311,9 @@ def _checked(state: Any, groups: int) -> Mapping[str, Any]:
         raise InputError(f"ScheduleLR state lacks {missing[0]!r}; load a state from "
                          f"ScheduleLR.state_dict() ({keys})")
     epoch, count = state["last_epoch"], state["_step_count"]
-    if isinstance(epoch, bool) or not isinstance(epoch, Real) or not -1 <= epoch < math.inf:
-        raise InputError(f"ScheduleLR state: 'last_epoch'={epoch!r} must be a step >= -1")
+    if isinstance(epoch, bool) or not isinstance(epoch, Real) or not -1 <= epoch <= MAX_STEPS:
+        raise InputError(f"ScheduleLR state: 'last_epoch'={epoch!r:.40} must be a step >= -1 "
+                         f"and at most {MAX_STEPS:,}")
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise InputError(f"ScheduleLR state: '_step_count'={count!r} must be an int >= 0")
     for key in ("base_lrs", "_last_lr"):

@@ -33,7 +33,7 @@ from torch.optim.lr_scheduler import (
 import lrsched
 from lrsched import ScheduleLR
 from lrsched.errors import InputError
-from lrsched.schedules import Schedule
+from lrsched.schedules import MAX_STEPS, Schedule
 
 
 @pytest.fixture(scope="module")
@@ -211,12 +211,31 @@ def test_issue_5_step_with_a_fractional_epoch_warns_and_interpolates():
     assert sched.get_last_lr() == [schedule(4)]
 
 
-@pytest.mark.parametrize("epoch", [-1, -0.5, math.nan, math.inf, "3", True])
+@pytest.mark.parametrize("epoch", [-1, -0.5, math.nan, math.inf, "3", True, 10**13])
 def test_step_rejects_an_epoch_that_is_no_step_and_changes_nothing(epoch):
     sched = ScheduleLR(make_optimizer(), "linear:total_steps=10")
     with pytest.raises(InputError, match="must be a step >= 0"):
         sched.step(epoch)
     assert sched.last_epoch == 0 and sched.optimizer.param_groups[0]["lr"] == 0.1
+
+
+def test_seek_past_what_a_schedule_evaluates_changes_nothing(Triangle):
+    """Issue 20, item 9: a refused seek leaves the step, the LRs and the state as they
+    were; the last step a schedule evaluates is still reachable."""
+    sched = ScheduleLR(make_optimizer(), Triangle())
+    run(sched, 3)
+    before = sched.state_dict()
+    with pytest.raises(InputError, match=f"at most {MAX_STEPS:,}"):
+        sched.seek(10**13)
+    assert sched.state_dict() == before
+    run(sched, 1)
+    assert sched.last_epoch == 4
+    sched.seek(MAX_STEPS)
+    assert sched.get_last_lr() == [0.1 * Triangle()(MAX_STEPS)]
+    state = sched.state_dict()
+    state["last_epoch"] = 10**13
+    with pytest.raises(InputError, match="'last_epoch'=10000000000000 must be a step >= -1"):
+        ScheduleLR(make_optimizer(), Triangle()).load_state_dict(state)
 
 
 def test_issue_5_get_lr_outside_step_warns_and_changes_nothing():
