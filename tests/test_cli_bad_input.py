@@ -64,6 +64,7 @@ ROWS = [
     (["refine", "{d}/dir.csv", "--kind", "adam"], 2, "{d}/dir.csv: is a folder, not a file"),
     (["refine", "{d}/missing.npy", "--kind", "adam"], 2, "No such file or directory"),
     (["preview", "{d}/dir.json"], 2, "{d}/dir.json: is a folder, not a file"),
+    (["preview", "{d}/names.json"], 2, "{d}/names.json: a schedule's name is a string"),
     (["harness", "run", "--preset", "micro", "--data", "{d}/missing.txt", "--out", "{d}/r"], 2,
      "no such file or folder"),
     # -- unreadable files
@@ -112,6 +113,7 @@ def made(tmp_path_factory):
     np.save(d / "bool.npy", np.ones(20, dtype=bool))
     shutil.copy(ROOT / "benchmarks/results/harness_tiny/fit_momentum.json", d / "fit.json")
     (d / "s.json").write_text(json.dumps(lrsched.cosine(total_steps=100).to_dict()))
+    (d / "names.json").write_text('{"name": ["cosine", "wsd"]}')
     for folder in ("dir", "dir.csv", "dir.json"):
         (d / folder).mkdir()
     (d / "torn").mkdir()

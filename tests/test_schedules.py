@@ -425,6 +425,11 @@ def test_warmup_from_a_given_fraction_as_timm_and_optax():
     (lambda: from_spec(""), "a schedule name"),
     (lambda: from_spec(5), "a spec must be a string"),
     (lambda: Schedule.from_dict(["constant"]), "needs a 'name' key"),
+    # issue 20, item 10: dicts as JSON or Python may hold them
+    (lambda: Schedule.from_dict({"name": ["cosine", "wsd"]}), "name is a string such as"),
+    (lambda: Schedule.from_dict({"name": {"a": 1}}), "got {'a': 1}; give one family name"),
+    (lambda: Schedule.from_dict({"name": "cosine", "total_steps": 9, 1: 2}),
+     "cosine has no key 1; allowed keys: total_steps"),
     (lambda: as_schedule(3.0), "expected a Schedule"),
     (lambda: interpolate(np.zeros(1), 1.0, 0.0, "square"), "unknown shape"),
     (lambda: lrsched.constant()(-1), "steps must be >= 0"),

@@ -296,9 +296,12 @@ def _hints(cls: type[Schedule]) -> dict[str, Any]:
 
 def family(name: Any) -> type[Schedule]:
     """The family registered under ``name``, or a one-line InputError."""
+    if not isinstance(name, str):
+        raise InputError(f"a schedule's name is a string such as 'cosine', got {name!r:.60}; "
+                         "give one family name")
     name = _ALIASES.get(name, name)
-    if not isinstance(name, str) or name not in _REGISTRY:
-        hint = difflib.get_close_matches(str(name), list(_REGISTRY), 1)
+    if name not in _REGISTRY:
+        hint = difflib.get_close_matches(name, list(_REGISTRY), 1)
         raise InputError(f"unknown schedule {name!r:.60}"
                          + (f" (did you mean {hint[0]!r}?)" if hint else "")
                          + f"; known: {', '.join(sorted(_REGISTRY))}")
@@ -345,11 +348,11 @@ def from_spec(text: str, **defaults) -> Schedule:
     return Schedule.from_dict(params)
 
 
-def _unknown_key(cls: type[Schedule], key: str, value: Any, keys: dict) -> str:
-    new = _RENAMED.get(key)
+def _unknown_key(cls: type[Schedule], key: Any, value: Any, keys: dict) -> str:
+    new = _RENAMED.get(key) if isinstance(key, str) else None
     if new in keys:
         return f"{cls.name}: the key {key} is now called {new}; write {new}={value}"
-    hint = difflib.get_close_matches(key, list(keys), 1)
+    hint = difflib.get_close_matches(str(key), list(keys), 1)
     return (f"{cls.name} has no key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
             + f"; allowed keys: {', '.join(keys)}")
 
