@@ -53,6 +53,7 @@ _LAZY = {
     "GradNormRecorder": "lrsched.recorder",
     "refine": "lrsched.refinement",
     "AutoLRS": "lrsched.autolrs",
+    "lr_range_test": "lrsched.range_test",
 }
 
 
