@@ -1,5 +1,6 @@
-"""``lrsched harness run``: train one small LM. (The validation sweep of docs/harness.md
-is a benchmark: ``python -m benchmarks.harness_sweep``.)"""
+"""``lrsched harness run``: train one small LM; ``lrsched harness lr-find``: its LR range
+test. (The validation sweep of docs/harness.md is a benchmark: ``python -m
+benchmarks.harness_sweep``.)"""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from lrsched.cli import INTERRUPTED
 from lrsched.cli.types import positive_float, positive_int, whole_number
 from lrsched.errors import InputError
 from lrsched.files import check_outputs
-from lrsched.harness.presets import parse_overrides, preset
+from lrsched.harness.presets import Config, parse_overrides, preset
 from lrsched.harness.train import Trainer, read_config
+from lrsched.range_test import MODES, RangeTest, lr_range_test
 
 
 def register(sub) -> None:
@@ -54,10 +56,33 @@ def register(sub) -> None:
                         "model.n_layer=8; repeatable")
     r.set_defaults(func=run)
 
+    f = cmds.add_parser("lr-find", help="LR range test of a preset's model; writes "
+                                        "DIR/lr_find.png and DIR/lr_find.csv",
+                        description="Train the preset's model for --steps steps while the "
+                                    "LR rises from --start-lr to --end-lr (Smith 2017), "
+                                    "and print the suggested peak LRs.")
+    f.add_argument("--preset", default="tiny", help="micro, tiny (default) or small")
+    f.add_argument("--start-lr", type=positive_float, default=1e-6, help="default 1e-6")
+    f.add_argument("--end-lr", type=positive_float, default=1.0, help="default 1")
+    f.add_argument("--steps", type=positive_int, default=100,
+                   help="steps of the test (default 100)")
+    f.add_argument("--mode", choices=MODES, default="exp", help="LR ramp (default exp)")
+    f.add_argument("--seed", type=whole_number(0), help="seed of the weights and the batches")
+    f.add_argument("--data", metavar="PATH", help="shakespeare, python, or a text file or "
+                   "folder")
+    f.add_argument("--out", metavar="DIR", help="output folder (default runs/PRESET-lr-find)")
+    f.add_argument("--threads", type=positive_int, default=1, help="CPU threads of torch "
+                                                                    "(default 1)")
+    f.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field (as for run); repeatable")
+    f.set_defaults(func=lr_find)
+
 
 def _options(args) -> dict:
 
-    given = {"schedule": args.schedule, "peak_lr": args.peak_lr, "steps": args.steps,
+    given = {"schedule": getattr(args, "schedule", None),
+             "peak_lr": getattr(args, "peak_lr", None),
+             "steps": args.steps if args.harness_command == "run" else None,
              "seed": args.seed, "data": args.data}
     return {**{k: v for k, v in given.items() if v is not None}, **parse_overrides(args.set)}
 
@@ -130,3 +155,36 @@ def describe(summary: dict, out: Path) -> str:
         lines.append(f"fit a loss-curve law: lrsched fit-curve {out / 'curve.csv'} "
                      "--loss-col val_loss")
     return "\n".join(lines)
+
+
+def range_test(config: Config, **options) -> RangeTest:
+    """``lr_range_test`` on the model, optimizer and batches ``Trainer`` builds for
+    ``config`` (one process), with its micro-batches, gradient clipping and autocast;
+    ``options`` go to ``lr_range_test`` (start_lr, end_lr, steps, mode, ...)."""
+    trainer = Trainer(config, progress=False)
+    steps = options.get("steps", 100)
+    return lr_range_test(trainer.model, trainer.optimizer, trainer.micro_batches(steps),
+                         Trainer.loss, accumulation_steps=trainer.accum,
+                         grad_clip=config.grad_clip or None, amp_dtype=trainer.amp_dtype,
+                         **options)
+
+
+@_one_line_import_errors
+def lr_find(args) -> int:
+    paths = [d for d in (args.data or "").split(",") if d and Path(d).exists()]
+    check_outputs(inputs=paths, folders=[args.out])
+    config = preset(args.preset, **_options(args))
+    torch.set_num_threads(args.threads)
+    result = range_test(config, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps,
+                        mode=args.mode)
+    out = Path(args.out or f"runs/{config.preset}-lr-find")
+    out.mkdir(parents=True, exist_ok=True)
+    result.write_csv(out / "lr_find.csv")
+    result.plot(out / "lr_find.png")
+    ran = (f"{result.lrs.size} of {args.steps} steps (diverged at step {result.stopped})"
+           if result.stopped is not None else f"{args.steps} steps")
+    print(f"{config.preset}: LR range test from {args.start_lr:g} to {args.end_lr:g}, {ran}")
+    for name, lr in result.suggestions.items():
+        print(f"suggested peak LR ({name}): {lr:.3g}")
+    print(f"wrote {out / 'lr_find.png'} and {out / 'lr_find.csv'}")
+    return 0

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,17 @@ class Trainer:
         """The global batch of ``step``: (batch_size, model.block_size + 1) byte tokens."""
         i, position = self.data_position(step)
         return self.batches[i].windows(position, self.config.batch_size)
+
+    def micro_batches(self, steps: int) -> Iterator[Tensor]:
+        """The micro-batches of steps ``0 .. steps - 1`` on the device, in order (``accum``
+        per step; one process): what a range test trains on, with ``loss``."""
+        for step in range(steps):
+            yield from self._to_device(self.batch(step)).split(self.micro)
+
+    @staticmethod
+    def loss(model: GPT, tokens: Tensor) -> Tensor:
+        """The mean next-byte cross-entropy of ``model`` on windows ``tokens``."""
+        return model(tokens[:, :-1], tokens[:, 1:])
 
     # -- one step, evaluation ---------------------------------------------------------------
     def _autocast(self):
