@@ -1,0 +1,106 @@
+"""``python -m benchmarks.lr_sweep``: run the sweep (or reuse its runs) and write the
+dataset DIR/, the report DIR.md and the run folders DIR_runs/. A stopped sweep
+continues where it was."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.harness_sweep.runner import Runner
+from benchmarks.lr_sweep import report, sweep
+from lrsched.cli.harness import range_test as harness_range_test
+from lrsched.files import atomic_path
+from lrsched.harness.presets import parse_overrides, preset
+
+RANGE_TEST = {"start_lr": 1e-6, "end_lr": 1.0, "steps": 100}
+
+
+def parse(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.lr_sweep",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="tiny", help="preset of every run (default tiny)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the dataset folder")
+    p.add_argument("--steps", type=int, default=250, help="the pilots' steps N (default 250)")
+    p.add_argument("--lrs", type=int, default=5, help="peak LRs in the grid (default 5)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], metavar="S",
+                   help="seeds of the test runs (default 0 1); the pilots run on the first")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a config field of every run; repeatable")
+    return p.parse_args(argv)
+
+
+def command(args) -> str:
+    words = ["python -m benchmarks.lr_sweep --preset", args.preset, "--out", args.out,
+             "--steps", str(args.steps)]
+    words += ["--lrs", str(args.lrs)] if args.lrs != 5 else []
+    words += ["--seeds", *map(str, args.seeds)] if list(args.seeds) != [0, 1] else []
+    return " ".join(words + [f"--set {item}" for item in args.set])
+
+
+def range_test(base, path: Path) -> dict:
+    """The range test's suggestions (cached in ``path`` with the config it ran on), its
+    CSV and picture beside it."""
+    saved = json.loads(path.read_text()) if path.is_file() else None
+    if saved and saved["config"] == base.to_dict() and saved["options"] == RANGE_TEST:
+        return saved
+    torch.set_num_threads(1)
+    tick = time.perf_counter()
+    result = harness_range_test(base, **RANGE_TEST)
+    seconds = time.perf_counter() - tick
+    result.write_csv(path.with_suffix(".csv"))
+    result.plot(path.with_suffix(".png"))
+    saved = {"config": base.to_dict(), "options": RANGE_TEST, "seconds": seconds,
+             "steps_done": int(result.lrs.size), "suggestions": result.suggestions}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(saved, indent=2) + "\n")
+    return saved
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    overrides = {"eval_every": max(1, args.steps // 25), **parse_overrides(args.set)}
+    base = preset(args.preset, **overrides)
+    out, n, seeds = Path(args.out), args.steps, args.seeds
+    runs_dir = out.parent / f"{out.name}_runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    runner = Runner(runs_dir)
+
+    def train(runs):
+        runner.train({run.folder: run.config(base, n) for run in runs})
+
+    found = range_test(base, runs_dir / "range_test.json")
+    suggestion = sweep.significant(found["suggestions"]["steepest"])
+    lrs = sweep.grid(suggestion, args.lrs)
+    pilots, tests = sweep.pilots(lrs, n), sweep.tests(lrs, n, seeds)
+    train(pilots)
+    ways = sweep.choices(suggestion, sweep.best_pilot(runner.results, pilots), n, seeds)
+    for runs in ways.values():  # the choices first, then the rest of the test runs
+        train(runs)
+    train(tests)
+    everything = list(dict.fromkeys(pilots + tests + [r for v in ways.values() for r in v]))
+    for run in everything:
+        sweep.write_curve(runs_dir / run.folder, out / run.csv)
+    table = sweep.finals(runner.results, everything)
+    compared = {label: sweep.finals(runner.results, runs) for label, runs in ways.items()}
+    with atomic_path(out / "README.md") as tmp:
+        tmp.write_text(report.dataset_readme(base, n, lrs, seeds, everything, runner.results,
+                                             command(args)))
+    with atomic_path(out.parent / f"{out.name}.md") as tmp:
+        tmp.write_text(report.report(base, n, lrs, seeds, found, table, compared,
+                                     runner.results, command(args)))
+    print(f"wrote {out.parent / f'{out.name}.md'} and the curves in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as exc:
+        print(f"sweep interrupted: {exc}", file=sys.stderr)
+        sys.exit(130)
