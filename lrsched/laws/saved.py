@@ -13,6 +13,7 @@ from lrsched.files import parse_json, read_text
 from lrsched.laws.base import Law
 from lrsched.laws.catalogue import LAWS
 from lrsched.laws.fit import VERSION, Fit
+from lrsched.lr_arrays import MAX_STEPS
 
 _REFIT = "refit with `lrsched fit-curve --json`, or mend the file"
 
@@ -21,33 +22,51 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _shown(value, width: int = 60) -> str:
+    return json.dumps(value)[:width]
+
+
 def _get(path, raw: dict, key: str, kind: type, default):
     """``raw[key]`` (``default`` when missing or null), checked to be a ``kind``."""
     value = raw.get(key)
     if value is None:
         return default
     if not isinstance(value, kind):
-        raise InputError(f"{path}: '{key}' is {json.dumps(value)[:60]}, not a JSON "
+        raise InputError(f"{path}: '{key}' is {_shown(value)}, not a JSON "
                          f"{'object' if kind is dict else 'list'}; {_REFIT}")
     return value
 
 
-def _number_or_nan(path, where: str, value) -> float:
-    if value is None:
+def _number(path, where: str, value, null: bool = True) -> float:
+    """``value`` as a float (NaN for null where ``null``); anything else, or an integer
+    past the floats, is an InputError naming ``where``."""
+    if value is None and null:
         return float("nan")
-    if not _is_number(value):
-        raise InputError(f"{path}: {where} is {json.dumps(value)[:60]}, not a number or "
-                         f"null; {_REFIT}")
-    return float(value)
+    try:
+        if _is_number(value):
+            return float(value)
+    except OverflowError:
+        raise InputError(f"{path}: {where} is {_shown(value, 20)}, too large a number; "
+                         f"{_REFIT}") from None
+    raise InputError(f"{path}: {where} is {_shown(value)}, not a number"
+                     f"{' or null' if null else ''}; {_REFIT}")
+
+
+def _whole(path, where: str, value) -> int:
+    """``value`` checked to be a whole number of steps (at most ``MAX_STEPS``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STEPS:
+        raise InputError(f"{path}: {where} is {_shown(value)}, not a whole number >= 0 (at "
+                         f"most {MAX_STEPS:,}); {_REFIT}")
+    return value
 
 
 def _law_from(path, cls, options: dict) -> Law:
     """The law the fit file names, built from its ``options``."""
     try:
         return cls(**options)
-    except (TypeError, KeyError, ValueError) as exc:
+    except (TypeError, KeyError, ValueError, OverflowError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: 'options' {json.dumps(options)[:80]} do not make a "
+        raise InputError(f"{path}: 'options' {_shown(options, 80)} do not make a "
                          f"{cls.name} law ({why}); {_REFIT}") from None
 
 
@@ -58,28 +77,42 @@ def _params(path, raw: dict, law: Law) -> dict:
     if missing:
         raise InputError(f"{path}: parameter(s) {', '.join(missing)} missing or not numbers; "
                          f"{_REFIT}")
+    out = {}
     for p in law.params:
-        value = float(params[p.name])
+        value = out[p.name] = _number(path, f"parameter {p.name}", params[p.name])
         if not (math.isfinite(value) and p.low <= value <= p.high):
             raise InputError(f"{path}: parameter {p.name} = {value:g} is outside the "
                              f"{law.name} law's range [{p.low:g}, {p.high:g}]; {_REFIT}")
-    return {n: float(params[n]) for n in law.param_names}
+    return out
+
+
+def _stderr(path, raw: dict, law: Law) -> dict:
+    """The standard errors: numbers >= 0, or NaN (null, missing) where unknown."""
+    stderr = _get(path, raw, "stderr", dict, {})
+    out = {n: _number(path, f"stderr of {n}", stderr.get(n)) for n in law.param_names}
+    negative = next((n for n, v in out.items() if v < 0), None)
+    if negative is not None:
+        raise InputError(f"{path}: stderr of {negative} is {out[negative]:g}, below 0; "
+                         f"{_REFIT}")
+    return out
 
 
 def _covariance(path, raw: dict, law: Law):
-    """(matrix or None, names) from a fit file's ``covariance``, shapes checked."""
+    """(matrix or None, names) from a fit file's ``covariance``: shapes checked, and the
+    matrix a covariance (variances >= 0, correlations within [-1, 1])."""
     cov = _get(path, raw, "covariance", dict, {})
     names = _get(path, cov, "names", list, [])
     unknown = [n for n in names if n not in law.param_names]
     if unknown or len(set(names)) != len(names):
-        raise InputError(f"{path}: covariance names {names} must be distinct parameters of "
-                         f"the {law.name} law ({', '.join(law.param_names)}); {_REFIT}")
+        raise InputError(f"{path}: covariance names {_shown(names)} must be distinct "
+                         f"parameters of the {law.name} law ({', '.join(law.param_names)}); "
+                         f"{_REFIT}")
     matrix = cov.get("matrix")
     if matrix is None:
         return None, names
     try:
         matrix = np.array(matrix, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         matrix = None
     if matrix is None or matrix.shape != (len(names), len(names)):
         shape = "not a numeric matrix" if matrix is None else f"of shape {matrix.shape}"
@@ -87,49 +120,80 @@ def _covariance(path, raw: dict, law: Law):
                          f"covariance names; it must be {len(names)} x {len(names)}; {_REFIT}")
     if not np.all(np.isfinite(matrix)):
         raise InputError(f"{path}: the covariance matrix holds a non-finite number; {_REFIT}")
+    variance = np.diag(matrix)
+    if np.any(variance < 0):
+        name = names[int(np.argmax(variance < 0))]
+        raise InputError(f"{path}: the covariance matrix gives {name} a negative variance; "
+                         f"{_REFIT}")
+    if np.any(np.abs(matrix) > (1 + 1e-6) * np.sqrt(np.outer(variance, variance))):
+        raise InputError(f"{path}: the covariance matrix holds a correlation outside "
+                         f"[-1, 1]; {_REFIT}")
     return matrix, names
+
+
+def _data(path, raw: dict) -> list:
+    """The summaries of the fitted curves, with the fields that predictions read checked:
+    ``first_step``, ``n``, ``steps`` (the first and last step used) and ``lr`` (the lowest
+    and the peak LR)."""
+    data = _get(path, raw, "data", list, [])
+    for i, d in enumerate(data, start=1):
+        where = f"'data' entry {i}"
+        if not isinstance(d, dict):
+            raise InputError(f"{path}: {where} is {_shown(d)}, not a JSON object; {_REFIT}")
+        for key in ("first_step", "n"):
+            if key in d:
+                _whole(path, f"{where}'s {key}", d[key])
+        for key, read in (("steps", _whole), ("lr", _number)):
+            if key in d:
+                _span(path, f"{where}'s {key}", d[key], read)
+    return data
+
+
+def _span(path, where: str, pair, read) -> None:
+    """``pair`` checked to be ``[lowest, highest]``: each as ``read`` takes it, and
+    0 <= lowest <= highest, highest > 0 and finite."""
+    values = [read(path, where, v) for v in pair] if isinstance(pair, list) else []
+    if not (len(values) == 2 and 0 <= values[0] <= values[1] and 0 < values[1] < math.inf):
+        raise InputError(f"{path}: {where} is {_shown(pair)}, not [lowest, highest] with "
+                         f"0 <= lowest <= highest and highest > 0; {_REFIT}")
 
 
 def load_fit(path) -> Fit:
     """Read a fit written by ``Fit.save`` (or ``lrsched fit-curve --json``).
 
     A file that cannot be used (not JSON, an unknown law or version, missing, mistyped or
-    out-of-range fields, a covariance that does not match its names) raises a one-line
-    InputError naming the file and the field."""
+    out-of-range fields, a covariance that does not match its names or is none) raises a
+    one-line InputError naming the file and the field."""
     raw = parse_json(read_text(path), path, "a fit file",
                      "give a file written by `lrsched fit-curve --json`")
-    if not isinstance(raw, dict) or raw.get("law") not in LAWS:
-        law = raw.get("law") if isinstance(raw, dict) else None
-        raise InputError(f"{path}: law {json.dumps(law)[:40]} is not one of {sorted(LAWS)}; "
+    law = raw.get("law") if isinstance(raw, dict) else None
+    if not isinstance(law, str) or law not in LAWS:
+        raise InputError(f"{path}: law {_shown(law, 40)} is not one of {sorted(LAWS)}; "
                          "give a file written by `lrsched fit-curve --json`")
     version = raw.get("version")
     if not (_is_number(version) and version == VERSION):
-        raise InputError(f"{path}: fit format version {json.dumps(version)[:20]}, this "
+        raise InputError(f"{path}: fit format version {_shown(version, 20)}, this "
                          f"lrsched reads version {VERSION}; refit with `lrsched fit-curve`")
-    law = _law_from(path, LAWS[raw["law"]], _get(path, raw, "options", dict, {}))
-    stderr = _get(path, raw, "stderr", dict, {})
+    law = _law_from(path, LAWS[law], _get(path, raw, "options", dict, {}))
     covariance, names = _covariance(path, raw, law)
     first_step = raw.get("first_step")
-    if first_step is not None and not (isinstance(first_step, int)
-                                       and not isinstance(first_step, bool) and first_step >= 0):
-        raise InputError(f"{path}: 'first_step' is {json.dumps(first_step)[:60]}, not a whole "
-                         f"number >= 0 or null; {_REFIT}")
-    calibration = _number_or_nan(path, "'calibration'", raw.get("calibration"))
+    if first_step is not None:
+        _whole(path, "'first_step'", first_step)
+    calibration = _number(path, "'calibration'", raw.get("calibration"))
     if not (math.isnan(calibration) or 0 <= calibration < 1):
         raise InputError(f"{path}: 'calibration' {calibration:g} is not a relative error in "
                          f"[0, 1); {_REFIT}")
     return Fit(
         law=law,
         params=_params(path, raw, law),
-        stderr={n: _number_or_nan(path, f"stderr of {n}", stderr.get(n))
-                for n in law.param_names},
+        stderr=_stderr(path, raw, law),
         covariance=covariance,
         covariance_names=names,
         first_step=first_step,
-        objective=_number_or_nan(path, "'objective'", raw.get("objective")),
-        data=_get(path, raw, "data", list, []),
+        objective=_number(path, "'objective'", raw.get("objective")),
+        data=_data(path, raw),
         train=_get(path, raw, "train", dict, {}),
-        seconds=_number_or_nan(path, "'seconds'", raw.get("seconds", 0.0)),
+        seconds=_number(path, "'seconds'", raw.get("seconds", 0.0)),
         estimated=_get(path, raw, "estimated", dict, {}),
         warnings=[str(w) for w in _get(path, raw, "warnings", list, [])],
         calibration=None if math.isnan(calibration) else calibration,
