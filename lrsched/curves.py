@@ -13,6 +13,7 @@ import errno
 import io
 import json
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +22,16 @@ from typing import NamedTuple
 import numpy as np
 
 from lrsched.errors import InputError
-from lrsched.files import is_number, parse_json, read_text
+from lrsched.files import as_number, check_regular, is_number, parse_json, read_text
 from lrsched.lr_arrays import MAX_STEPS, as_lrs
 
 MAX_LOSS = 1e6  # larger 'losses' are perplexities or mistakes: the laws model losses
 # Column (key, tag) names looked for, in order, when none is given: lrsched's own and the
-# harness's, then what W&B, the HF Trainer and Lightning log.
-STEP_NAMES = ("step", "_step", "Step", "global_step", "train/global_step")
+# harness's, then what W&B, the HF Trainer and Lightning log. The trainers' optimizer step
+# comes before W&B's own step (``_step``, the UI's ``Step``), which counts log calls.
+STEP_NAMES = ("step", "global_step", "train/global_step", "trainer/global_step", "Step",
+              "_step")
+_LOG_CALLS = ("Step", "_step")
 LR_NAMES = ("lr", "learning_rate", "train/learning_rate", "train/lr", "lr-AdamW", "lr-Adam")
 LOSS_NAMES = ("loss", "val_loss", "eval/loss", "val/loss", "train/loss", "train_loss")
 
@@ -36,13 +40,15 @@ LOSS_NAMES = ("loss", "val_loss", "eval/loss", "val/loss", "train/loss", "train_
 class Curve:
     """Loss ``loss[i]`` measured at step ``steps[i]`` of a run whose optimizer step j
     used learning rate ``lrs[j]`` (absolute, every step from 0 to at least the last
-    measured step). ``loss_col`` names the column the losses were read from."""
+    measured step). ``loss_col`` and ``step_col`` name the columns the losses and steps
+    were read from (``step_col`` None: TensorBoard events, which carry their step)."""
 
     steps: np.ndarray
     loss: np.ndarray
     lrs: np.ndarray
     name: str = "curve"
     loss_col: str = "loss"
+    step_col: str | None = "step"
 
     def __post_init__(self):
         steps = np.asarray(self.steps, dtype=np.int64)
@@ -77,21 +83,26 @@ def read_curve(path, *, step_col=None, lr_col=None, loss_col=None,
     ``run.history()`` (``_step``). TensorBoard (needs the ``tensorboard`` package): an
     event file, or a log folder; see ``_read_tensorboard`` for restarts and several runs.
 
-    Columns left as None are found by name: the step in ``STEP_NAMES``, the LR in
-    ``LR_NAMES``, the loss in ``LOSS_NAMES`` (``loss``, else ``val_loss``, ...); the
-    curve's ``loss_col`` says which was used. A named column must exist.
+    Columns left as None are found by name: the step in ``STEP_NAMES`` (a trainer's
+    ``train/global_step`` before W&B's ``_step``, with a warning when both are there), the
+    LR in ``LR_NAMES``, the loss in ``LOSS_NAMES`` (``loss``, else ``val_loss``, ...); the
+    curve's ``step_col`` and ``loss_col`` say which were used. A named column must exist,
+    and the step, LR and loss are three different columns. Numbers are written as Python
+    reads them, without ``_`` grouping digits.
 
     The per-step LR is ``lrs`` if given, else ``peak_lr * schedule(steps)`` (a Schedule
     of multipliers; its ``total_steps`` ends the run), else interpolated linearly from
     the LR column. Repeated steps are averaged; non-finite losses are dropped with a
     warning; loss rows past the end of the LR are dropped with a warning. Runs are at
     most ``MAX_STEPS`` steps. Unusable input raises InputError naming the file, row or
-    column, and the fix (a missing file: FileNotFoundError).
+    column, and the fix (a missing file: FileNotFoundError; a named pipe or a device:
+    InputError, as reading it could block).
     """
     path = Path(path)
     label = name or str(path)
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    check_regular(path)
     wanted = _Wanted(step_col, lr_col, loss_col, need_lr=lrs is None and schedule is None)
     if path.is_dir() or "tfevents" in path.name:
         columns, rows = _read_tensorboard(path, wanted)
@@ -130,7 +141,7 @@ def read_curve(path, *, step_col=None, lr_col=None, loss_col=None,
             raise InputError(f"{path}: every loss row is at step >= {lrs.size}, past the "
                              "schedule's end; give the right schedule or --steps")
         steps, loss = steps[~past], loss[~past]
-    return Curve(steps, loss, lrs, label, columns.loss)
+    return Curve(steps, loss, lrs, label, columns.loss, columns.step)
 
 
 # -- which columns ---------------------------------------------------------------------------
@@ -155,6 +166,18 @@ def _columns(path, names: list[str], wanted: _Wanted, with_step: bool = True) ->
     step = _column(path, names, wanted.step, STEP_NAMES, "step") if with_step else None
     lr = _column(path, names, wanted.lr, LR_NAMES, "lr", required=wanted.need_lr)
     loss = _column(path, names, wanted.loss, LOSS_NAMES, "loss")
+    roles = {"step": step, "lr": lr, "loss": loss}
+    for role, other in (("loss", "lr"), ("loss", "step"), ("lr", "step")):
+        if roles[role] is not None and roles[role] == roles[other]:
+            raise InputError(f"{path}: column '{roles[role]}' would be read as both the "
+                             f"{role} and the {other}; name the {role}'s own column with "
+                             f"--{role}-col")
+    if wanted.step is None and step is not None and step not in _LOG_CALLS:
+        counts = [n for n in _LOG_CALLS if _named(path, names, n, "step")]
+        if counts:
+            warnings.warn(f"{path}: steps from column '{step}', the trainer's optimizer step, "
+                          f"not '{counts[0]}', W&B's count of log calls; --step-col to read "
+                          "another", stacklevel=4)
     return _Columns(step, lr, loss)
 
 
@@ -171,8 +194,7 @@ def _column(path, names: list[str], given: str | None, usual: tuple[str, ...], r
                              f"rename it or name the column with {option}")
         chosen = given
     else:
-        chosen = next((n for n in usual if n in names), None) or _wandb_column(path, names,
-                                                                             usual)
+        chosen = next(filter(None, (_named(path, names, n, role) for n in usual)), None)
         if chosen is None:
             if not required:
                 return None
@@ -186,22 +208,17 @@ def _column(path, names: list[str], given: str | None, usual: tuple[str, ...], r
     return chosen
 
 
-def _wandb_column(path, names: list[str], usual: tuple[str, ...]) -> str | None:
-    """A column of a W&B UI export, named ``RUN - METRIC`` (with ``__MIN``/``__MAX``
-    companions): the one whose METRIC is the first of ``usual`` present."""
-    runs: dict[str, list[str]] = {}
-    for full in names:
-        _, sep, metric = full.rpartition(" - ")
-        if sep and not metric.endswith(("__MIN", "__MAX")):
-            runs.setdefault(metric, []).append(full)
-    metric = next((n for n in usual if n in runs), None)
-    if metric is None:
-        return None
-    if len(runs[metric]) > 1:
-        raise InputError(f"{path}: '{metric}' of {len(runs[metric])} runs "
-                         f"({', '.join(runs[metric][:3])}); export one run, or name the "
-                         f"column in full, e.g. --loss-col '{runs[metric][0]}'")
-    return runs[metric][0]
+def _named(path, names: list[str], metric: str, role: str) -> str | None:
+    """The column of ``metric``: itself, or in a W&B UI export ``RUN - METRIC`` (beside
+    its ``__MIN``/``__MAX`` companions, which are other metrics)."""
+    if metric in names:
+        return metric
+    runs = [full for full in names if full.rpartition(" - ")[1:] == (" - ", metric)]
+    if len(runs) > 1:
+        raise InputError(f"{path}: '{metric}' of {len(runs)} runs ({', '.join(runs[:3])}); "
+                         f"export one run, or name the column in full, e.g. --{role}-col "
+                         f"'{runs[0]}'")
+    return runs[0] if runs else None
 
 
 # -- rows to arrays --------------------------------------------------------------------------
@@ -293,15 +310,19 @@ def _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, lr_col) -> np.nda
 
 
 def _read_csv(path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
-    table = []
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    table, line = [], 1  # the line the row being read starts on
     try:
         for row in reader:
             if any(cell.strip() for cell in row):
-                table.append((reader.line_num, row))
+                table.append((line, row))
+            line = reader.line_num + 1
     except csv.Error as exc:
-        raise InputError(f"{path}: row {reader.line_num}: {exc}; this is not a CSV file "
-                         "of numbers") from None
+        if "unexpected end of data" in str(exc):
+            raise InputError(f"{path}: row {line}: a quote (\") opened there is never "
+                             "closed; close it or delete it") from None
+        raise InputError(f"{path}: row {line}: {exc}; this is not a CSV file of "
+                         "numbers") from None
     if not table:
         raise InputError(f"{path}: empty file; expected a header such as 'step,lr,loss' "
                          "and one row per logged step")
@@ -322,10 +343,8 @@ def _cell(text: str) -> float | str | None:
     text = text.strip()
     if not text:
         return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    number = as_number(text)
+    return text if number is None else number
 
 
 def _read_json(path, wanted: _Wanted) -> tuple[_Columns, list[Row]]:
@@ -408,14 +427,21 @@ def _read_tensorboard(path: Path, wanted: _Wanted) -> tuple[_Columns, list[Row]]
         warnings.warn(f"{path}: {len(runs)} TensorBoard runs; read the newest, {newest} "
                       f"(not {others}); give a run's folder to read another", stacklevel=3)
     series: dict[str, dict[int, float]] = {}
+    stuck: dict[str, int] = {}  # tags whose events in a file all have one step
     overlap = False
     for f in sorted(runs[newest], key=_event_file_order):
+        check_regular(f)
+        if _cut_short(f):
+            warnings.warn(f"{f}: the event file ends inside a record (a run still writing, "
+                          "or a copy cut short); read what comes before it", stacklevel=3)
         events = EventAccumulator(str(f), size_guidance={"scalars": 0})
         events.Reload()
         for tag in events.Tags().get("scalars", []):
             scalars = events.Scalars(tag)
             if not scalars:
                 continue
+            if len(scalars) > 1 and len({e.step for e in scalars}) == 1:
+                stuck[tag] = scalars[0].step
             old = series.setdefault(tag, {})
             first = min(e.step for e in scalars)
             overlap |= any(step >= first for step in old)
@@ -430,9 +456,28 @@ def _read_tensorboard(path: Path, wanted: _Wanted) -> tuple[_Columns, list[Row]]
         raise InputError(f"{path}: no scalars in the TensorBoard event file(s); log the "
                          "loss with add_scalar, or give another file")
     columns = _columns(path, sorted(series), wanted, with_step=False)
+    tag = next((t for t in (columns.lr, columns.loss) if t in stuck), None)
+    if tag is not None:
+        raise InputError(f"{newest}: every '{tag}' event of a file is at step {stuck[tag]}; "
+                         "log each value with its step: add_scalar(tag, value, global_step)")
     chosen = [series[c] if c else {} for c in (columns.lr, columns.loss)]
     steps = sorted(set().union(*(s.keys() for s in chosen)))
     return columns, [(f"step {s}", s, chosen[0].get(s), chosen[1].get(s)) for s in steps]
+
+
+def _cut_short(path: Path) -> bool:
+    """Whether an event file ends inside a record (after at least one whole record). Its
+    records are framed as TFRecords: an 8-byte little-endian length, a 4-byte checksum,
+    the data, a 4-byte checksum."""
+    size, end = path.stat().st_size, 0
+    with open(path, "rb") as f:
+        while end + 12 <= size:
+            f.seek(end)
+            (length,) = struct.unpack("<Q", f.read(8))
+            if end + 16 + length > size:
+                break
+            end += 16 + length
+    return 0 < end < size
 
 
 def _event_file_order(path: Path) -> tuple:

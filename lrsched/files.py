@@ -137,8 +137,20 @@ def remove_stale_temps(path: PathLike) -> list[Path]:
     return stale
 
 
+def check_regular(path: PathLike) -> None:
+    """Refuse a path that is neither a regular file nor a folder (a named pipe, a device,
+    a socket): reading it could block forever."""
+    with contextlib.suppress(OSError):  # a missing file: the reader says so
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise InputError(f"{path}: not a regular file (a named pipe, a device or a "
+                             "socket); save what it holds to a file and give that")
+
+
 def read_text(path: PathLike) -> str:
-    """The file as text: UTF-8, a byte-order mark dropped (as spreadsheets write it)."""
+    """The file as text: UTF-8, a byte-order mark dropped (as spreadsheets write it); a
+    path that is no regular file is refused (``check_regular``)."""
+    check_regular(path)
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -158,13 +170,20 @@ def parse_json(text: str, path: PathLike, what: str, hint: str):
         raise InputError(f"{path}: JSON nested too deeply to be {what}; {hint}") from None
 
 
-def is_number(text: str) -> bool:
-    """Whether ``text`` parses as a float (to tell a header row from a data row)."""
+def as_number(text: str) -> float | None:
+    """``text`` as a float, or None where it is no number. Python's digit grouping
+    (``2_975``) is no number here: in a data file it is a typo or a thousands separator."""
+    if "_" in text:
+        return None
     try:
-        float(text)
+        return float(text)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a number (``as_number``: to tell a header row from a data row)."""
+    return as_number(text) is not None
 
 
 def json_ready(obj):

@@ -69,6 +69,9 @@ ROWS = [
      "no such file or folder"),
     # -- unreadable files
     (["fit-curve", "{d}/dup.csv"], 2, "column 'loss' appears 2 times in the header"),
+    (["fit-curve", "{d}/a.csv", "--loss-col", "lr"], 2,
+     "column 'lr' would be read as both the loss and the lr"),
+    (["fit-curve", "{d}/grouped.csv"], 2, "row 3, column 'step': '2_975' is not a number"),
     (["fit-curve", "{d}/long.csv"], 2, "field larger than field limit"),
     (["fit-curve", "{d}/deep.json"], 2, "nested too deeply"),
     (["refine", "{d}/cplx.npy", "--kind", "adam"], 2, "got complex128 values"),
@@ -103,6 +106,7 @@ def made(tmp_path_factory):
     (d / "a.csv").write_text(CURVE)
     (d / "curve.csv").write_text("step,lr,x,y\n" + "".join(f"{i},1e-3,1,2\n" for i in range(12)))
     (d / "header.csv").write_text("step,norm\n")
+    (d / "grouped.csv").write_text("step,lr,loss\n0,1e-3,3\n2_975,1_0e-4,2_5\n")
     (d / "dup.csv").write_text("step,lr,loss,loss\n0,1e-3,3,3\n1,1e-3,2,2\n")
     (d / "long.csv").write_text("step,lr,loss\n0,1e-3," + "9" * 200_000 + "\n")
     (d / "u64.csv").write_text(CURVE + "18446744073709551615,1e-3,2\n")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -86,6 +88,10 @@ def test_explicit_lrs(tmp_path):
     ("step,lr,loss\n0,,3.0\n1,,2.9\n", "column 'lr' has no values"),
     ("step,lr,loss\n0.5,1e-3,3.0\n", "step 0.5 is not a whole number"),
     ("step,lr,loss\n0,1e-3,-1\n", "is not > 0"),
+    # issue 20, item 6: once read as numbers, a data row, a loss
+    ("step,lr,loss\n0,1e-3,3\n2_975,1_0e-4,2_5\n", "row 3, column 'step': '2_975' is not a"),
+    ('step,lr,loss,note\n0,1e-3,3,a\n10,1e-3,2.9,"oops\n20,1e-3,2.8,b\n30,1e-3,2.7,c\n',
+     'row 3: a quote (") opened there is never closed; close it or delete it'),
 ])
 @pytest.mark.filterwarnings("ignore:.*dropped 1 non-finite")
 def test_bad_csv_is_one_line_input_error_naming_the_file(tmp_path, text, message):
@@ -235,3 +241,70 @@ def test_tensorboard_without_the_package_says_how_to_install(tmp_path, monkeypat
     path = write(tmp_path, "", "events.out.tfevents.123.host")
     with pytest.raises(InputError, match=r"pip install 'lrsched-toolkit\[tensorboard\]'"):
         read_curve(path)
+
+
+def test_a_column_is_read_as_one_thing(tmp_path):
+    """Issue 20, item 6: --loss-col lr fitted the LR as the loss."""
+    path = write(tmp_path, "step,lr,loss\n0,1e-3,3.0\n1,1e-3,2.9\n")
+    with pytest.raises(InputError, match="column 'lr' would be read as both the loss and the "
+                                         "lr; name the loss's own column with --loss-col"):
+        read_curve(path, loss_col="lr")
+    with pytest.raises(InputError, match="column 'step' would be read as both the lr and"):
+        read_curve(path, lr_col="step")
+
+
+@pytest.mark.filterwarnings("ignore:.*LR before step 50")
+def test_wandb_history_of_a_trainer_run_is_read_on_the_trainer_step(tmp_path):
+    """Issue 20, item 1: W&B's _step counts log calls; the HF Trainer's
+    train/global_step and Lightning's trainer/global_step count optimizer steps. The
+    trainer's is read, and a warning says so."""
+    for trainer_step in ("train/global_step", "trainer/global_step"):
+        records = [{"_step": i, trainer_step: 50 * (i + 1), "train/loss": 3.0 - i / 10,
+                    "train/learning_rate": 1e-3} for i in range(4)]
+        path = write(tmp_path, json.dumps(records), "history.json")
+        with pytest.warns(UserWarning, match=f"steps from column '{trainer_step}', the "
+                                             "trainer's optimizer step, not '_step'"):
+            curve = read_curve(path)
+        assert curve.step_col == trainer_step and curve.steps.tolist() == [50, 100, 150, 200]
+        assert read_curve(path, step_col="_step").steps.tolist() == [0, 1, 2, 3]
+    ui = write(tmp_path, '"Step","run-1 - train/global_step","run-1 - train/loss",'
+                         '"run-1 - train/learning_rate"\n0,50,3.0,1e-3\n1,100,2.9,1e-3\n')
+    with pytest.warns(UserWarning, match="not 'Step', W&B's count of log calls"):
+        curve = read_curve(ui)
+    assert curve.step_col == "run-1 - train/global_step" and curve.steps.tolist() == [50, 100]
+
+
+def test_a_fifo_is_refused_not_read_forever(tmp_path):
+    """Issue 20, item 10: a named pipe blocked fit-curve for ever."""
+    for name in ("run.csv", "events.out.tfevents.1.host"):
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+        with pytest.raises(InputError, match=f"{name}: not a regular file .*a named pipe"):
+            read_curve(fifo)
+
+
+def test_a_tensorboard_file_cut_short_is_read_with_a_warning(tmp_path):
+    """Issue 20, item 6: what comes before the cut is read, and a warning says the file
+    ends inside a record."""
+    (event_file,) = tensorboard_run(tmp_path / "logs", {0: 3.0, 10: 2.5, 20: 2.25}).iterdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_curve(event_file)  # whole: no warning
+    event_file.write_bytes(event_file.read_bytes()[:-10])
+    with pytest.warns(UserWarning, match="ends inside a record .*a copy cut short"):
+        curve = read_curve(event_file)
+    assert curve.steps.tolist() == [0, 10, 20]  # the record cut: the LR at step 20
+
+
+def test_add_scalar_without_its_step_says_so(tmp_path):
+    """Issue 20, item 13: every event at step 0 gave an LR-shape error."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path))
+    for loss in (3.0, 2.5, 2.25):
+        writer.add_scalar("loss", loss)
+        writer.add_scalar("lr", 1e-3)
+    writer.close()
+    with pytest.raises(InputError, match=r"every '\w+' event of a file is at step 0; log "
+                                         r"each value with its step: add_scalar\(tag, value"):
+        read_curve(tmp_path)

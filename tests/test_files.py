@@ -1,5 +1,5 @@
 """File helpers: outputs checked before the work, atomic writes that honour the umask
-and write through symbolic links."""
+and write through symbolic links; inputs read as regular files, numbers as numbers."""
 
 import os
 import stat
@@ -7,7 +7,14 @@ import stat
 import pytest
 
 from lrsched.errors import InputError
-from lrsched.files import atomic_path, check_outputs, remove_stale_temps
+from lrsched.files import (
+    as_number,
+    atomic_path,
+    check_outputs,
+    is_number,
+    read_text,
+    remove_stale_temps,
+)
 
 
 def mode(path) -> int:
@@ -85,3 +92,20 @@ def test_check_outputs_refuses_before_any_work(tmp_path):
         with pytest.raises(InputError, match=message):
             check_outputs(inputs=[data], **kwargs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "link.csv"]
+
+
+def test_a_named_pipe_is_refused_before_it_is_read(tmp_path):
+    """Issue 20, item 10: reading a pipe no one writes blocks for ever."""
+    fifo = tmp_path / "fit.json"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="fit.json: not a regular file .*save what it holds"):
+        read_text(fifo)
+    (tmp_path / "a.txt").write_text("text")
+    assert read_text(tmp_path / "a.txt") == "text"
+
+
+def test_digits_grouped_with_underscores_are_no_number():
+    """Issue 20, item 6: Python's float() reads '2_5' as 25."""
+    assert [as_number(t) for t in ("2_5", "1_0e-4", "2.5", "1e-4", "nan")][:4] == \
+        [None, None, 2.5, 1e-4]
+    assert not is_number("2_975") and is_number("2975")
