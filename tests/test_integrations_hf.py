@@ -36,13 +36,14 @@ class RecordLRs(TrainerCallback):
         self.lrs[state.global_step] = [float(g["lr"]) for g in optimizer.param_groups]
 
 
-def train(tmp_path, schedule, resume_from=None, **args):
+def train(tmp_path, schedule, resume_from=None, max_steps=8, callbacks=(), **args):
     torch.manual_seed(0)
     data = [{"x": torch.randn(4), "labels": torch.randn(())} for _ in range(16)]
     record = RecordLRs()
     trainer = LRSchedTrainer(
-        model=TinyRegression(), train_dataset=data, callbacks=[record], lr_schedule=schedule,
-        args=TrainingArguments(output_dir=str(tmp_path), max_steps=8, save_steps=4,
+        model=TinyRegression(), train_dataset=data, callbacks=[record, *callbacks],
+        lr_schedule=schedule,
+        args=TrainingArguments(output_dir=str(tmp_path), max_steps=max_steps, save_steps=4,
                                per_device_train_batch_size=2, learning_rate=0.1,
                                weight_decay=0.01, report_to="none", use_cpu=True,
                                disable_tqdm=True, seed=0, **args))
@@ -73,6 +74,30 @@ def test_resume_from_checkpoint_gives_the_lrs_of_an_uninterrupted_run(tmp_path):
                        resume_from=str(tmp_path / "full" / "checkpoint-4"))
     assert sorted(resumed) == [4, 5, 6, 7]
     assert {s: resumed[s] for s in resumed} == {s: full[s] for s in resumed}
+
+
+def test_resumed_with_a_larger_max_steps_the_run_follows_the_new_horizon(tmp_path):
+    """Issue 20, item 5: the checkpoint's 8-step schedule was kept silently; now steps
+    8-15 take the LRs of a fresh 16-step run, and a warning says so."""
+    schedule = "cosine:warmup=2,final=0.1"
+    train(tmp_path / "first", schedule)
+    _, fresh = train(tmp_path / "fresh", schedule, max_steps=16)
+    with pytest.warns(UserWarning, match=r"resumed at step 8 of .*checkpoint-8 on this run's "
+                                         r"schedule, lrsched.cosine\(total_steps=16"):
+        trainer, resumed = train(tmp_path / "resumed", schedule, max_steps=16,
+                                 resume_from=str(tmp_path / "first" / "checkpoint-8"))
+    assert sorted(resumed) == list(range(8, 16)) and trainer.state.global_step == 16
+    assert resumed == {s: fresh[s] for s in resumed}
+
+
+def test_a_schedule_per_param_group(tmp_path):
+    """Issue 20, item 11: the Trainer's two groups (weight decay, none), each its own
+    schedule, as ScheduleLR takes them."""
+    decayed, flat = "cosine:warmup=2", lrsched.constant()
+    trainer, lrs = train(tmp_path, [decayed, flat])
+    assert trainer.lr_scheduler.schedule == [lrsched.cosine(total_steps=8, warmup=2), flat]
+    np.testing.assert_allclose([lrs[s] for s in range(8)], np.stack(
+        [0.1 * lrsched.cosine(total_steps=8, warmup=2)(np.arange(8)), np.full(8, 0.1)], 1))
 
 
 def test_from_hf_knows_every_scheduler_of_the_installed_transformers():

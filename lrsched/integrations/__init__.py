@@ -11,13 +11,16 @@ from lrsched.schedules import Schedule, as_schedule, from_spec
 
 
 def schedule_for_run(schedule: Any, total_steps: float | None,
-                     warmup: int | None = None) -> Schedule:
-    """``schedule`` for a run of ``total_steps`` optimizer steps.
+                     warmup: int | None = None) -> Schedule | list[Schedule]:
+    """``schedule`` for a run of ``total_steps`` optimizer steps; a list (one schedule per
+    param group, as ScheduleLR takes) gives a list.
 
     A spec string takes the run's ``total_steps`` (and ``warmup``) where it leaves them
     out, and its shares of the run count against that length. A Schedule or a dict is
     used as it is; an unknown run length (None or inf) fills nothing.
     """
+    if isinstance(schedule, (list, tuple)):
+        return [schedule_for_run(s, total_steps, warmup) for s in schedule]
     if not isinstance(schedule, str):
         return as_schedule(schedule)
     defaults: dict[str, Any] = {}

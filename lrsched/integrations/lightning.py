@@ -16,7 +16,7 @@ def lr_scheduler_config(optimizer: Optimizer, schedule: Any, trainer=None) -> di
     Return ``{"optimizer": opt, "lr_scheduler": lr_scheduler_config(opt, schedule,
     self.trainer)}`` from ``configure_optimizers``. A spec string without ``total_steps``
     takes ``trainer.estimated_stepping_batches`` (the run's optimizer steps, gradient
-    accumulation included).
+    accumulation included). ``schedule`` may be a list, one per param group.
     """
     total = None if trainer is None else trainer.estimated_stepping_batches
     return {"scheduler": ScheduleLR(optimizer, schedule_for_run(schedule, total)),
