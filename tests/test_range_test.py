@@ -221,7 +221,8 @@ def test_the_sweep_on_the_micro_preset_and_its_rerun_trains_nothing(tmp_path, mo
     monkeypatch.setitem(lr_sweep.RANGE_TEST, "steps", 40)
     out = tmp_path / "lr_sweep"
     argv = ["--preset", "micro", "--out", str(out), "--steps", "4", "--lrs", "2", "--seeds",
-            "0", "--set", "eval_windows=2", "--set", "eval_every=4"]
+            "0", "--set", "eval_windows=2", "--set", "eval_every=4", "--figure",
+            str(tmp_path / "range.png")]
     assert lr_sweep.main(argv) == 0
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert len(folders) == 3  # the grid's two ends and the suggestion, where (a) trains
@@ -234,6 +235,7 @@ def test_the_sweep_on_the_micro_preset_and_its_rerun_trains_nothing(tmp_path, mo
     assert list(rows[0]) == ["step", "lr", "loss"] and len(rows) == 4
     assert [r["loss"] != "" for r in rows] == [False, False, False, True]
     assert float(rows[-1]["lr"]) == pytest.approx(float(high))  # absolute, at its peak
+    assert (tmp_path / "range.png").is_file()
     report = (tmp_path / "lr_sweep.md").read_text()
     for row in ("| (a) range test (steepest) |", "| (b) best pilot |", "| (c) cross-LR law"):
         assert row in report

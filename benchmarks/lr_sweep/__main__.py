@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from benchmarks.harness_sweep.runner import Runner
@@ -17,6 +18,7 @@ from benchmarks.lr_sweep import report, sweep
 from lrsched.cli.harness import range_test as harness_range_test
 from lrsched.files import atomic_path
 from lrsched.harness.presets import parse_overrides, preset
+from lrsched.range_test import RangeTest
 
 RANGE_TEST = {"start_lr": 1e-6, "end_lr": 1.0, "steps": 100}
 
@@ -32,6 +34,8 @@ def parse(argv=None) -> argparse.Namespace:
                    help="seeds of the test runs (default 0 1); the pilots run on the first")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set a config field of every run; repeatable")
+    p.add_argument("--figure", metavar="PNG", help="also draw the range test there (the "
+                                                   "docs' picture)")
     return p.parse_args(argv)
 
 
@@ -40,26 +44,29 @@ def command(args) -> str:
              "--steps", str(args.steps)]
     words += ["--lrs", str(args.lrs)] if args.lrs != 5 else []
     words += ["--seeds", *map(str, args.seeds)] if list(args.seeds) != [0, 1] else []
-    return " ".join(words + [f"--set {item}" for item in args.set])
+    words += [f"--set {item}" for item in args.set]
+    return " ".join(words + (["--figure", args.figure] if args.figure else []))
 
 
-def range_test(base, path: Path) -> dict:
-    """The range test's suggestions (cached in ``path`` with the config it ran on), its
-    CSV and picture beside it."""
+def range_test(base, path: Path, figures: list[Path]) -> dict:
+    """The range test's suggestions, cached in ``path`` (JSON, with the config it ran
+    on) and its curve beside it (CSV); its picture drawn from the curve to ``figures``."""
     saved = json.loads(path.read_text()) if path.is_file() else None
-    if saved and saved["config"] == base.to_dict() and saved["options"] == RANGE_TEST:
-        return saved
-    torch.set_num_threads(1)
-    tick = time.perf_counter()
-    result = harness_range_test(base, **RANGE_TEST)
-    seconds = time.perf_counter() - tick
-    result.write_csv(path.with_suffix(".csv"))
-    result.plot(path.with_suffix(".png"))
-    saved = {"config": base.to_dict(), "options": RANGE_TEST, "seconds": seconds,
-             "steps_done": int(result.lrs.size), "suggestions": result.suggestions}
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(saved, indent=2) + "\n")
-    return saved
+    if not saved or saved["config"] != base.to_dict() or saved["options"] != RANGE_TEST:
+        torch.set_num_threads(1)
+        tick = time.perf_counter()
+        result = harness_range_test(base, **RANGE_TEST)
+        saved = {"config": base.to_dict(), "options": RANGE_TEST,
+                 "seconds": time.perf_counter() - tick, "stopped": result.stopped,
+                 "skip": result.skip, "suggestions": result.suggestions}
+        result.write_csv(path.with_suffix(".csv"))
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(saved, indent=2) + "\n")
+    lrs, losses, smoothed = np.loadtxt(path.with_suffix(".csv"), delimiter=",", skiprows=1).T
+    curve = RangeTest("exp", lrs, losses, smoothed, saved["stopped"], tuple(saved["skip"]))
+    for figure in figures:
+        curve.plot(figure)
+    return {**saved, "steps_done": int(lrs.size)}
 
 
 def main(argv=None) -> int:
@@ -74,7 +81,8 @@ def main(argv=None) -> int:
     def train(runs):
         runner.train({run.folder: run.config(base, n) for run in runs})
 
-    found = range_test(base, runs_dir / "range_test.json")
+    found = range_test(base, runs_dir / "range_test.json",
+                       [runs_dir / "range_test.png", *([args.figure] if args.figure else [])])
     suggestion = sweep.significant(found["suggestions"]["steepest"])
     lrs = sweep.grid(suggestion, args.lrs)
     pilots, tests = sweep.pilots(lrs, n), sweep.tests(lrs, n, seeds)
