@@ -17,8 +17,12 @@ forecasts start once the run's LR has fallen ``MIN_DROP`` below its peak.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import functools
+import inspect
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,9 +34,11 @@ from lrsched.choosing.anneal import Cooldown, cooldown_lrs
 from lrsched.choosing.prediction import final_interval, final_loss
 from lrsched.curves import Curve
 from lrsched.errors import InputError
-from lrsched.laws import FitError, MomentumLaw
+from lrsched.files import check_outputs
+from lrsched.laws import Fit, FitError, MomentumLaw, load_fit
+from lrsched.laws.base import Law
 from lrsched.laws.fitting import fit
-from lrsched.lr_arrays import first_used_step
+from lrsched.lr_arrays import as_lrs, check_run_length, first_used_step
 from lrsched.schedules import constant
 
 MIN_POINTS = 8  # logged losses after the warmup before the first forecast
@@ -118,11 +124,16 @@ def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
     """Fit the law to the losses logged at ``steps`` (``fit_run``) and forecast.
 
     ``lrs``: the per-step LR of the whole planned run (the steps done and those to come);
-    ``now``: steps done (default: the last logged step + 1). The cooldown now runs from
-    the current LR to ``final`` times it along ``shape`` over ``cooldown_steps`` steps
-    (default ``COOLDOWN_FRACTION`` of the steps done).
+    ``now``: steps done (default: the last logged step + 1). ``base``: a ``Fit`` or the
+    path of a saved one. The cooldown now runs from the current LR to ``final`` times it
+    along ``shape`` over ``cooldown_steps`` steps (default ``COOLDOWN_FRACTION`` of the
+    steps done). Runs are at most ``MAX_STEPS`` steps, the cooldown's end included. A fit
+    that predicts a loss or a bound that is not finite and > 0 gives no forecast: an
+    InputError says the run's loss does not determine the law yet.
     """
-    lrs = np.asarray(lrs, dtype=float)
+    law, base = _options(law=law, base=base, cooldown_steps=cooldown_steps, shape=shape,
+                         final=final)
+    lrs = as_lrs(lrs)
     steps, losses = np.asarray(steps, dtype=np.int64), np.asarray(losses, dtype=float)
     if not steps.size:
         raise InputError("no loss logged yet; forecast once the run has logged some")
@@ -131,12 +142,43 @@ def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
         raise InputError(f"{now} steps done but LRs for only {lrs.size}; give the LR of every "
                          "step of the planned run")
     curve = Curve(*_binned(steps, losses), lrs[:now], name="run so far")
-    fitted = fit_run(curve, law, base, STARTS)
     length = max(1, round(COOLDOWN_FRACTION * now)) if cooldown_steps is None else cooldown_steps
+    check_run_length(now + length)
+    fitted = fit_run(curve, law, base, STARTS)
     cooled = cooldown_lrs(lrs[:now], constant(), now, length, shape, final)
     cooldown = Cooldown(now, length, final_loss(fitted, cooled), final_interval(fitted, cooled))
-    return Forecast(now, final_loss(fitted, lrs), final_interval(fitted, lrs), cooldown,
-                    fitted, curve, lrs, cooled)
+    result = Forecast(now, final_loss(fitted, lrs), final_interval(fitted, lrs), cooldown,
+                      fitted, curve, lrs, cooled)
+    values = (result.final_loss, *result.interval, cooldown.loss, *cooldown.interval)
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        low, high = result.interval
+        raise InputError(f"the fit to the run's {curve.steps.size} points predicts a final "
+                         f"loss of {result.final_loss:.4g} in [{low:.4g}, {high:.4g}]: the "
+                         "run's loss does not determine the law yet; forecast later, or give "
+                         "a fit of other runs (base=)")
+    return result
+
+
+def _options(*, law, base, cooldown_steps, shape, final):
+    """(law, base) checked, a saved fit's path read as the ``Fit``; ``cooldown_steps``,
+    ``shape`` and ``final`` checked. One home for the checks of ``forecast`` and of
+    ``LiveForecast``, which makes them when it is built."""
+    if law is not None and not isinstance(law, Law):
+        raise InputError(f"law={law!r:.40} is not a law; give one such as "
+                         "lrsched.MomentumLaw(), or leave it out")
+    if isinstance(base, (str, os.PathLike)):
+        base = load_fit(base)
+    if base is not None and not isinstance(base, Fit):
+        raise InputError(f"base={base!r:.40} is not a fit; give a Fit, the path of a saved "
+                         "one (FIT.json), or leave it out")
+    if cooldown_steps is not None and (isinstance(cooldown_steps, bool) or not isinstance(
+            cooldown_steps, int) or cooldown_steps < 1):
+        raise InputError(f"cooldown_steps={cooldown_steps!r:.40} must be a whole number of "
+                         "steps >= 1, or None (a share of the steps done)")
+    if cooldown_steps is not None:
+        check_run_length(cooldown_steps)
+    constant().anneal_at(1, 1, shape=shape, final=final)  # the schedules' own checks
+    return law, base
 
 
 def _binned(steps: np.ndarray, losses: np.ndarray):
@@ -156,15 +198,32 @@ class LiveForecast:
     forecasting under ``cost`` of the training time: after a forecast that took c
     seconds, the next once the training has taken c / ``cost`` seconds more (the first
     after ``FIRST_COST / cost``: 50 s by default). ``plot``: a PNG path redrawn at
-    each forecast. Other options go to ``forecast``. A forecast that cannot be made yet
-    (too few points, no decay and no ``base``) is skipped, with one warning saying why.
+    each forecast. Other options go to ``forecast``.
+
+    A forecast never stops the training: the options and the ``plot`` path are checked
+    here (an InputError), and a forecast that cannot be made (too few points, no decay
+    and no ``base``, a fit that does not converge, or any error inside it) is skipped
+    with one warning saying why.
     """
 
     def __init__(self, *, every: int | None = None, cost: float = COST, plot=None, **options):
-        if every is not None and every < 1:
-            raise InputError(f"every must be a number of steps >= 1, not {every!r}")
-        if not 0 < cost < 1:
-            raise InputError(f"cost must be a share of the training time in (0, 1), not {cost!r}")
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                                  or every < 1):
+            raise InputError(f"every must be a number of steps >= 1, not {every!r:.40}")
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not 0 < cost < 1:
+            raise InputError(f"cost must be a share of the training time in (0, 1), not "
+                             f"{cost!r:.40}")
+        params = inspect.signature(forecast).parameters
+        takes = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY]
+        for name in options:
+            if name not in takes:
+                hint = difflib.get_close_matches(name, takes, 1)
+                raise InputError(f"LiveForecast has no option {name!r}"
+                                 + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                                 + f"; its options: every, cost, plot, {', '.join(takes)}")
+        check_outputs(figures=[plot])
+        options["law"], options["base"] = _options(
+            **{n: options.get(n, params[n].default) for n in takes})
         self.every, self.cost, self.plot, self.options = every, cost, plot, options
         self.steps: list[int] = []
         self.losses: list[float] = []
@@ -209,17 +268,16 @@ class LiveForecast:
         if not self.due(now):
             return None
         clock = time.perf_counter()
-        lrs = np.asarray(lrs() if callable(lrs) else lrs, dtype=float)
-        if (np.asarray(self.steps) >= first_used_step(lrs[:now])).sum() < MIN_POINTS:
-            self.spent += time.perf_counter() - clock
-            return None
-        try:
+        result = None
+        with self._never_raising("no forecast yet"):
+            lrs = np.asarray(lrs() if callable(lrs) else lrs, dtype=float)
+            if (np.asarray(self.steps) >= first_used_step(lrs[:now])).sum() < MIN_POINTS:
+                self.spent += time.perf_counter() - clock
+                return None
             result = forecast(self.steps, self.losses, lrs, now, **self.options)
-        except (ValueError, FitError) as exc:  # a forecast never stops the training
-            self._warn(str(exc).splitlines()[0])
-            result = None
         if result is not None and self.plot is not None:
-            drawing.save_figure(result.figure(), self.plot)
+            with self._never_raising(f"the forecast is not drawn to {self.plot}"):
+                drawing.save_figure(result.figure(), self.plot)
         self._clock = time.perf_counter()
         self._last_cost = self._clock - clock
         self.spent += self._last_cost
@@ -227,24 +285,41 @@ class LiveForecast:
         self.forecasts += result is not None
         return result
 
+    @contextlib.contextmanager
+    def _never_raising(self, what: str):
+        """Any error inside as one warning, ``what: why``: the training goes on."""
+        try:
+            yield
+        except (InputError, FitError) as exc:
+            self._warn(f"{what}: {_first_line(exc)}")
+        except Exception as exc:  # a bug in lrsched: said, and never raised into the loop
+            self._warn(f"{what}: {type(exc).__name__}: {_first_line(exc)} (an error in "
+                       "lrsched; the training goes on)")
+
     def _warn(self, message: str) -> None:
         if message not in self._warned:
             self._warned.add(message)
-            warnings.warn(f"no forecast yet: {message}", stacklevel=3)
+            warnings.warn(message, stacklevel=2)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def planned_lrs(scheduler, total_steps: int) -> np.ndarray:
     """The per-step LR of the first param group for steps 0 .. total_steps - 1, from a
-    ``ScheduleLR`` (its schedule) or a ``LambdaLR`` (its ``lr_lambdas``, as the
-    ``transformers`` schedulers are)."""
-    base = float(scheduler.base_lrs[0])
-    schedule = getattr(scheduler, "schedule", None)
-    if schedule is not None:
-        return base * np.asarray(schedule(np.arange(total_steps)), dtype=float)
-    if hasattr(scheduler, "lr_lambdas"):
-        return base * _lambda_table(scheduler.lr_lambdas[0], total_steps)
-    raise InputError(f"cannot read the planned LRs from a {type(scheduler).__name__}; use "
-                     "lrsched.ScheduleLR or a LambdaLR, or call forecast() with the LRs")
+    ``ScheduleLR`` (its first group's schedule) or a ``LambdaLR`` (its ``lr_lambdas``, as
+    the ``transformers`` schedulers are)."""
+    check_run_length(total_steps)
+    if hasattr(scheduler, "schedules"):
+        table = np.asarray(scheduler.schedules[0](np.arange(total_steps)), dtype=float)
+    elif hasattr(scheduler, "lr_lambdas"):
+        table = _lambda_table(scheduler.lr_lambdas[0], total_steps)
+    else:
+        raise InputError(f"cannot read the planned LRs from a {type(scheduler).__name__}; "
+                         "use lrsched.ScheduleLR (a join of schedules where SequentialLR "
+                         "chains them) or a LambdaLR, or call forecast() with the LRs")
+    return float(scheduler.base_lrs[0]) * table
 
 
 @functools.lru_cache(maxsize=4)
@@ -313,8 +388,6 @@ def _lightning_callback():
             if loss is None or not trainer.lr_scheduler_configs:
                 return
             self._pending.append((self._step, loss.detach()))
-            total = trainer.max_steps if trainer.max_steps > 0 else \
-                int(trainer.estimated_stepping_batches)
             now = trainer.global_step
             if self.live.steps and not self.live.due(now):
                 return
@@ -323,10 +396,18 @@ def _lightning_callback():
                 self.live.observe(step, value)
             self._pending.clear()
             scheduler = trainer.lr_scheduler_configs[0].scheduler
-            result = self.live.update(lambda: planned_lrs(scheduler, total), now=now)
+            result = self.live.update(lambda: planned_lrs(scheduler, _run_length(trainer)),
+                                      now=now)
             if result is not None:
                 for logger in trainer.loggers:
                     logger.log_metrics(result.metrics(), step=now)
+
+    def _run_length(trainer) -> int:
+        total = trainer.max_steps if trainer.max_steps > 0 else trainer.estimated_stepping_batches
+        if not math.isfinite(total):
+            raise InputError("the run has no set length (max_steps=-1 and an endless data "
+                             "loader); give the Trainer max_steps")
+        return int(total)
 
     return LightningForecastCallback
 
