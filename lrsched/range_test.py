@@ -130,7 +130,7 @@ def lr_range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
     _check(start_lr, end_lr, steps, mode, smooth, diverge, accumulation_steps, skip)
     ramp = (np.geomspace if mode == "exp" else np.linspace)(start_lr, end_lr, steps)
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    device = params[0].device.type if params else "cpu"
+    device = params[0].device  # an optimizer holds at least one parameter
     snapshot = Snapshot(model, optimizer)
     scaler_state = grad_scaler.state_dict() if grad_scaler is not None else None
     modes = [m.training for m in model.modules()]
@@ -142,9 +142,9 @@ def lr_range_test(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
             for group in optimizer.param_groups:
                 group["lr"] = float(lr)
             optimizer.zero_grad(set_to_none=True)
-            total = torch.zeros((), device=params[0].device if params else "cpu")
+            total = torch.zeros((), device=device)
             for _ in range(accumulation_steps):
-                with (torch.autocast(device, dtype=amp_dtype) if amp_dtype is not None
+                with (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                       else contextlib.nullcontext()):
                     loss = loss_fn(model, source.next()) / accumulation_steps
                 (grad_scaler.scale(loss) if grad_scaler is not None else loss).backward()

@@ -71,6 +71,16 @@ def range_test(base, path: Path, figures: list[Path]) -> dict:
 
 def main(argv=None) -> int:
     args = parse(argv)
+    try:
+        build(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or the runner's "stopped with a checkpoint"
+        print(f"sweep interrupted: {exc}", file=sys.stderr)
+        return 130
+    return 0
+
+
+def build(args) -> None:
+    """Train what is missing, then write the dataset, its README and the report."""
     overrides = {"eval_every": max(1, args.steps // 25), **parse_overrides(args.set)}
     base = preset(args.preset, **overrides)
     out, n, seeds = Path(args.out), args.steps, args.seeds
@@ -103,12 +113,7 @@ def main(argv=None) -> int:
         tmp.write_text(report.report(base, n, lrs, seeds, found, table, compared,
                                      runner.results, command(args)))
     print(f"wrote {out.parent / f'{out.name}.md'} and the curves in {out}")
-    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt as exc:
-        print(f"sweep interrupted: {exc}", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(main())
