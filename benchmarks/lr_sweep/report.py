@@ -74,23 +74,31 @@ def report(base, n: int, lrs: list, seeds: list, found: dict, table: dict, compa
               "| way | peak LR | schedule | " + " | ".join(f"seed {x}" for x in seeds)
               + " | mean | spread |",
               "|---|---|---|" + "---|" * len(seeds) + "---|---|"]
-    means = {}
-    for label, rows in compared.items():
-        (lr, kind, _), values = next(iter(rows.items()))
-        means[label] = float(np.mean(values))
+    hindsight = min((key for key in table if key[1:] == ("cos10", 2 * n)),
+                    key=lambda key: np.mean(table[key]))
+    rows = {**compared, "(c) cross-LR law fitted on the pilots": None,
+            "hindsight: the grid's best cosine at 2N": {hindsight: table[hindsight]}}
+    for label, finals in rows.items():
+        if finals is None:  # (c): a row like the others once sweep.choices holds it
+            lines.append(f"| {label} | - | - | " + "- | " * len(seeds) + "- | - |")
+            continue
+        (lr, kind, _), values = next(iter(finals.items()))
         lines.append(f"| {label} | {lr:g} | {kind} | " + " | ".join(map(_loss, values))
-                     + f" | {_loss(means[label])} | "
+                     + f" | {_loss(float(np.mean(values)))} | "
                      + (f"{np.ptp(values):.4f} |" if len(values) > 1 else "- |"))
-    # (c) the cross-LR law's choice: a row like the others once sweep.choices holds it
-    lines.append("| (c) cross-LR law fitted on the pilots | - | - | " + "- | " * len(seeds)
-                 + "- | - |")
-    (a, mean_a), (b, mean_b) = list(means.items())[:2]
-    diff = mean_b - mean_a
-    outcome = ("one seed, no spread to judge it by" if math.isnan(noise)
-               else OUTCOME[verdict(diff, noise)])
-    lines.append(f"\n{b[:3]} minus {a[:3]}: {diff:+.4f}; {outcome}. "
-                 "(c) is not measured yet: the cross-LR law (its joint fit across peak LRs) "
-                 "is being built in lrsched.laws.\n")
+    (a, ((lr_a, *_), finals_a)), (b, ((lr_b, *_), finals_b)) = (
+        (label, next(iter(finals.items()))) for label, finals in list(compared.items())[:2])
+    diff = float(np.mean(finals_b) - np.mean(finals_a))
+    if lr_a == lr_b:
+        outcome = (f"\n{a[:3]} and {b[:3]} pick the same peak LR here (the range test's "
+                   "suggestion is the best pilot's LR): the same runs.")
+    else:
+        outcome = (f"\n{b[:3]} minus {a[:3]}: {diff:+.4f}; "
+                   + ("one seed, no spread to judge it by" if math.isnan(noise)
+                      else OUTCOME[verdict(diff, noise)]) + ".")
+    lines.append(outcome + f" In hindsight the grid's best peak LR for cosine at {2 * n} "
+                 f"steps is {hindsight[0]:g}. (c) is not measured yet: the cross-LR law (a "
+                 "joint fit across peak LRs) is being built in lrsched.laws.\n")
     return "\n".join(lines)
 
 
