@@ -26,6 +26,7 @@ from lrsched.files import as_number, check_regular, is_number, parse_json, read_
 from lrsched.lr_arrays import MAX_STEPS, as_lrs
 
 MAX_LOSS = 1e6  # larger 'losses' are perplexities or mistakes: the laws model losses
+PEAK_TOLERANCE = 0.1  # a logged peak LR this far from the schedule's: a warning
 # Column (key, tag) names looked for, in order, when none is given: lrsched's own and the
 # harness's, then what W&B, the HF Trainer and Lightning log. The trainers' optimizer step
 # comes before W&B's own step (``_step``, the UI's ``Step``), which counts log calls.
@@ -294,7 +295,13 @@ def _lrs_from(path, steps, lr_values, loss, schedule, peak_lr, lr_col) -> np.nda
         if n > MAX_STEPS:
             raise InputError(f"{path}: the schedule is {n:,} steps long, past the longest "
                              f"run read ({MAX_STEPS:,} steps); give the run's own length")
-        return float(peak_lr) * np.asarray(schedule(np.arange(n)), dtype=float)
+        lrs = float(peak_lr) * np.asarray(schedule(np.arange(n)), dtype=float)
+        logged = np.nanmax(lr_values, initial=-np.inf)
+        if logged > 0 and not np.isclose(logged, lrs.max(), rtol=PEAK_TOLERANCE):
+            warnings.warn(f"{path}: column '{lr_col}' logs a peak LR of {logged:g}, but the "
+                          f"peak LR times the schedule peaks at {lrs.max():g}; the schedule's "
+                          "LRs are used: check --peak-lr and --schedule", stacklevel=3)
+        return lrs
     known = ~np.isnan(lr_values)
     if not known.any():
         raise InputError(f"{path}: column '{lr_col}' has no values; log the LR or give "

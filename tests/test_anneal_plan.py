@@ -85,6 +85,9 @@ def test_bad_plans_are_one_line_errors():
         anneal_plan(fit, constant_run(), lengths=[2000], budget=3000)
     with pytest.raises(ValueError, match="cannot anneal"):
         anneal_plan(fit, constant_run(), schedule=lrsched.cosine(total_steps=3000))
+    cooled = np.concatenate([constant_run(), np.linspace(PEAK, 0, 300)])
+    with pytest.raises(InputError, match="LR at step 1799 is already 0: it has cooled down"):
+        anneal_plan(fit, cooled)  # issue 20, item 4: it advised a cooldown from LR 0
 
 
 def write_run(path, lrs, loss=None, every=20):
@@ -115,6 +118,24 @@ def test_cli_plans_with_a_fit_of_other_runs(tmp_path, capsys):
     assert "cool down now over 1500 steps" in out and "then cool down over" in out
     spec = out.split("schedule: ")[1].split()[0]
     assert lrsched.from_spec(spec).name == "infinite" and png.stat().st_size > 10_000
+
+
+def test_cli_warns_when_peak_lr_is_not_what_the_run_logged(tmp_path, capsys):
+    """Issue 20, item 4: a --peak-lr far from the logged LR replaced the run's LRs
+    silently; now warned, with predict's warning of a peak LR outside the fitted ones."""
+    fit_path = tmp_path / "fit.json"
+    make_fit("momentum").save(fit_path)
+    run = write_run(tmp_path / "run.csv", constant_run(), law_loss(constant_run()))
+    assert main(["plan-anneal", str(fit_path), "--curve", str(run), "--schedule",
+                 f"constant:warmup={WARMUP}", "--peak-lr", str(10 * PEAK)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"lrsched plan-anneal: warning: {run}: column 'lr' logs a peak LR of "
+                      f"{PEAK:g}, but the peak LR times the schedule peaks at {10 * PEAK:g}; "
+                      "the schedule's LRs are used: check --peak-lr and --schedule")
+    assert len(err) == 2 and f"warning: peak LR {10 * PEAK:g} is" in err[1]
+    assert main(["plan-anneal", str(fit_path), "--curve", str(run), "--schedule",
+                 f"constant:warmup={WARMUP}", "--peak-lr", str(PEAK)]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_refits_on_the_run_itself_once_its_lr_has_fallen(tmp_path, capsys):

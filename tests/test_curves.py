@@ -62,6 +62,18 @@ def test_schedule_gives_the_per_step_lr_and_ends_the_run(tmp_path):
         read_curve(path, schedule=spec)
 
 
+def test_a_schedule_far_from_the_logged_lr_is_warned_of(tmp_path):
+    """Issue 20, item 4: a peak LR 100x the logged one replaced it silently."""
+    path = write(tmp_path, "step,lr,loss\n0,1e-3,3.0\n50,1e-3,2.9\n99,1e-3,2.8\n")
+    with pytest.warns(UserWarning, match="column 'lr' logs a peak LR of 0.001, but the peak "
+                                         "LR times the schedule peaks at 0.1"):
+        curve = read_curve(path, schedule=lrsched.constant(), peak_lr=0.1)
+    assert curve.lrs.max() == 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_curve(path, schedule=lrsched.constant(), peak_lr=1e-3)
+
+
 def test_explicit_lrs(tmp_path):
     path = write(tmp_path, "step,loss\n1,3.0\n2,2.9\n")
     assert read_curve(path, lrs=np.full(3, 1e-3)).lrs.tolist() == [1e-3] * 3

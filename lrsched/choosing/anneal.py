@@ -87,6 +87,9 @@ def anneal_plan(fit, lrs_so_far, starts=None, lengths=None, shape: str = "linear
     if budget is not None and budget <= now:
         raise InputError(f"the run has done {now} steps, so a budget of {budget} leaves no "
                          "room for a cooldown; give a larger --budget")
+    if lrs_so_far[-1] <= 0:
+        raise InputError(f"the run's LR at step {now - 1} is already 0: it has cooled down, "
+                         "there is nothing to plan; plan-anneal a run still training")
     base = constant() if schedule is None else schedule
     if float(base(now - 1)) <= 0:
         raise InputError(f"the schedule's LR at step {now - 1} is 0; nothing to cool down")

@@ -67,6 +67,8 @@ def run(args) -> int:
                            loss_col=args.loss_col, peak_lr=args.peak_lr,
                            schedule=schedule if args.peak_lr is not None else None)
         fit, source = _law(args, curve)
+        for message in fit.check(curve.lrs):  # as predict warns
+            warnings.warn(message, stacklevel=1)
         plan = anneal_plan(fit, curve.lrs, args.starts, args.lengths, args.shape, args.final,
                            args.budget, schedule)
     for w in caught:
