@@ -42,10 +42,10 @@ class ScheduleLR(LRScheduler):
 
     A true ``LRScheduler``: chainable in a ``ChainedScheduler``, closed-form in
     ``SequentialLR`` and ``step(epoch)``; a Tensor ``lr`` (capturable or compiled
-    optimizers) is updated in place. Schedules that cycle the momentum (``one_cycle``
-    with ``cycle_momentum``, ``cyclic``) set each group's ``momentum``, or ``betas[0]``
-    for Adam-type optimizers, at every step, as torch's OneCycleLR does. The state dict is
-    plain data (``torch.load(..., weights_only=True)`` loads it).
+    optimizers) is updated in place. Schedules that cycle the momentum (``one_cycle`` and
+    ``cyclic``, unless ``cycle_momentum=false``) set each group's ``momentum``, or
+    ``betas[0]`` for Adam-type optimizers, at every step, as torch's OneCycleLR does. The
+    state dict is plain data (``torch.load(..., weights_only=True)`` loads it).
 
     Like torch's chainable schedulers, a new ScheduleLR multiplies the LR it finds by
     ``schedule(0)``: build it on an optimizer whose LR is its peak, and when resuming

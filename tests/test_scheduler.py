@@ -91,10 +91,10 @@ def test_accepts_spec_strings_and_dicts():
     (lrsched.multistep(milestones=[10, 25], gamma=0.3),
      lambda o: MultiStepLR(o, milestones=[10, 25], gamma=0.3)),
     (lrsched.exponential(gamma=0.97), lambda o: ExponentialLR(o, gamma=0.97)),
-    (lrsched.one_cycle(total_steps=100),
-     lambda o: OneCycleLR(o, max_lr=0.1, total_steps=100, cycle_momentum=False)),
+    (lrsched.one_cycle(total_steps=100),  # both cycle the momentum by default
+     lambda o: OneCycleLR(o, max_lr=0.1, total_steps=100)),
     (lrsched.one_cycle(total_steps=97, pct_start=0.25, shape="linear", three_phase=True,
-                       div_factor=10, final_div_factor=100),
+                       div_factor=10, final_div_factor=100, cycle_momentum=False),
      lambda o: OneCycleLR(o, max_lr=0.1, total_steps=97, pct_start=0.25, anneal_strategy="linear",
                           three_phase=True, div_factor=10, final_div_factor=100,
                           cycle_momentum=False)),

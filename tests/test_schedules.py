@@ -366,6 +366,22 @@ def test_one_cycle_equals_torch_one_cycle_lr_with_its_momentum(optimizer, three_
     np.testing.assert_allclose(s.momentum(t), momentum, rtol=1e-15)
 
 
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("spec, make_torch", [
+    ("one_cycle:total_steps=97", lambda o: OneCycleLR(o, max_lr=0.02, total_steps=97)),
+    ("cyclic:base=0.1,step_size_up=7", lambda o: CyclicLR(o, base_lr=0.002, max_lr=0.02,
+                                                            step_size_up=7)),
+])
+def test_one_cycle_and_cyclic_cycle_momentum_by_default_as_torch(optimizer, spec, make_torch):
+    """Issue 20, item 12: the defaults are torch's, momentum cycling included."""
+    theirs = _torch_run(OPTIMIZERS[optimizer]([torch.nn.Parameter(torch.zeros(1))]),
+                        make_torch, 97)
+    ours = _torch_run(OPTIMIZERS[optimizer]([torch.nn.Parameter(torch.zeros(1))]),
+                      lambda o: lrsched.ScheduleLR(o, spec), 97)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-14, atol=1e-18)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-15)
+
+
 def test_warmup_from_a_given_fraction_as_timm_and_optax():
     """timm's warmup_lr_init (with warmup_prefix) and optax's warmup_cosine_decay_schedule,
     re-derived from their docs: ``init + (peak - init) t / W``, then the body from step W."""
@@ -404,9 +420,16 @@ def test_warmup_from_a_given_fraction_as_timm_and_optax():
     (lambda: lrsched.join([], []), "non-empty list of schedules"),
     (lambda: lrsched.join([5], []), "must be a schedule"),
     (lambda: lrsched.one_cycle(total_steps=3), "pct_start"),
-    (lambda: lrsched.one_cycle(total_steps=100, max_momentum=0.9), "without cycle_momentum"),
-    (lambda: lrsched.one_cycle(total_steps=100, cycle_momentum=True, max_momentum=1.0),
-     "max_momentum below 1"),
+    (lambda: lrsched.one_cycle(total_steps=100, cycle_momentum=False, max_momentum=0.9),
+     "with cycle_momentum=false"),
+    # issue 20, item 13: the key named is the key that is wrong
+    (lambda: lrsched.one_cycle(total_steps=100, max_momentum=1.0),
+     "one_cycle: max_momentum=1.0 is invalid; max_momentum must be below 1"),
+    (lambda: lrsched.cyclic(base=0.1, max_momentum=1.2), "cyclic: max_momentum=1.2 is invalid"),
+    (lambda: lrsched.cyclic(base=0.1, base_momentum=0.95),
+     r"base_momentum=0.95 is invalid; base_momentum must be in \[0, max_momentum=0.9\]"),
+    (lambda: lrsched.join(["one_cycle:total_steps=10", "constant"], [10]),
+     "all cycle momentum, or none of them .*unless cycle_momentum=false"),
     (lambda: lrsched.cyclic(base=0.1, gamma=0.9), "unless mode=exp_range"),
     (lambda: lrsched.cyclic(base=1.5), "base_lr / max_lr"),
     (lambda: lrsched.cyclic(base=0.1, step_size_down=0), "step_size_down"),

@@ -369,8 +369,7 @@ def test_one_cycle_lr_targets():
 def test_one_cycle_lr_equals_torch_s(three_phase):
     kw = dict(total_steps=10, pct_start=0.4, final_div_factor=4, three_phase=three_phase)
     ours = run(ScheduleLR(torch_optimizer((25.0, 25.0)), lrsched.one_cycle(**kw)), 10)
-    theirs = run(OneCycleLR(torch_optimizer((25.0, 25.0)), max_lr=25.0, cycle_momentum=False,
-                            **kw), 10)
+    theirs = run(OneCycleLR(torch_optimizer((25.0, 25.0)), max_lr=25.0, **kw), 10)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 

@@ -156,7 +156,7 @@ class Schedule:
 
     def momentum(self, steps: int | np.ndarray) -> float | np.ndarray | None:
         """The momentum at ``steps`` (SGD's ``momentum``, Adam's ``beta1``) for schedules
-        that cycle it (one_cycle, cyclic with ``cycle_momentum=true``), else None.
+        that cycle it (one_cycle and cyclic, unless ``cycle_momentum=false``), else None.
 
         Absolute values, not multipliers; held at the body's first value in the warmup.
         """

@@ -1,9 +1,9 @@
 r"""The catalogue, cycles: cosine with restarts, torch's OneCycleLR and CyclicLR.
 
 one_cycle and cyclic equal torch's schedulers step for step, as multipliers of the max
-LR (the optimizer's ``lr`` is torch's ``max_lr``), and with ``cycle_momentum=true`` they
-cycle the momentum (SGD's ``momentum``, Adam's ``beta1``) as torch does; see
-``Schedule.momentum``. torch cycles momentum by default; here it is asked for.
+LR (the optimizer's ``lr`` is torch's ``max_lr``), and as torch's they cycle the momentum
+(SGD's ``momentum``, Adam's ``beta1``) by default; see ``Schedule.momentum``.
+``cycle_momentum=false`` leaves the optimizer's momentum alone.
 In the formulas :math:`s` is the body step and :math:`D` = total_steps - warmup.
 """
 
@@ -22,13 +22,13 @@ from lrsched.schedules.shapes import interpolate
 def _check_momentum(schedule: OneCycle | Cyclic) -> None:
     """Momenta within [0, 1), and left at their defaults unless momentum is cycled."""
     if schedule.cycle_momentum:
-        schedule._require(0.0 <= schedule.base_momentum <= schedule.max_momentum < 1.0,
-                          "base_momentum", f"in [0, max_momentum={schedule.max_momentum}], "
-                          "and max_momentum below 1")
+        schedule._require(schedule.max_momentum < 1.0, "max_momentum", "below 1")
+        schedule._require(0.0 <= schedule.base_momentum <= schedule.max_momentum,
+                          "base_momentum", f"in [0, max_momentum={schedule.max_momentum}]")
     for key in ("base_momentum", "max_momentum"):
         default = type(schedule).__dataclass_fields__[key].default
         schedule._require(schedule.cycle_momentum or getattr(schedule, key) == default, key,
-                          f"left at {default} without cycle_momentum=true (it cycles nothing)")
+                          f"left at {default} with cycle_momentum=false (it cycles nothing)")
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -96,11 +96,11 @@ class OneCycle(Schedule):
         f(s) = \mathrm{shape}\Big(a_k \to b_k,\; \frac{s - e_{k-1}}{e_k - e_{k-1}}\Big),
         \quad e_{k-1} < s \le e_k
 
-    With ``cycle_momentum`` the momentum goes the other way, from max_momentum to
-    base_momentum and back (torch's defaults 0.85 and 0.95); in three_phase's last
-    phase it stays at max_momentum.
+    The momentum goes the other way (``cycle_momentum``, the default as in torch), from
+    max_momentum to base_momentum and back (torch's defaults 0.85 and 0.95); in
+    three_phase's last phase it stays at max_momentum.
 
-    >>> s = one_cycle(total_steps=100, cycle_momentum=True)
+    >>> s = one_cycle(total_steps=100)
     >>> [round(s(t), 6) for t in (0, 29, 99)], [round(s.momentum(t), 6) for t in (0, 29, 99)]
     ([0.04, 1.0, 4e-06], [0.95, 0.85, 0.95])
     """
@@ -112,7 +112,7 @@ class OneCycle(Schedule):
     final_div_factor: float = 1e4
     shape: Literal["cosine", "linear"] = "cosine"
     three_phase: bool = False
-    cycle_momentum: bool = False
+    cycle_momentum: bool = True
     base_momentum: float = 0.85
     max_momentum: float = 0.95
 
@@ -173,8 +173,8 @@ class Cyclic(Schedule):
         \quad g = \begin{cases} 1 & \text{triangular} \\ 2^{1 - c} & \text{triangular2} \\
         \gamma^{s} & \text{exp\_range} \end{cases}
 
-    With ``cycle_momentum`` the momentum is :math:`m_{max} - (m_{max} - m_{base})\, h\, g`
-    (torch's defaults :math:`m_{base}` = 0.8, :math:`m_{max}` = 0.9).
+    The momentum (``cycle_momentum``, the default as in torch) is :math:`m_{max} - (m_{max}
+    - m_{base})\, h\, g` (torch's defaults :math:`m_{base}` = 0.8, :math:`m_{max}` = 0.9).
 
     >>> s = cyclic(base=0.1, step_size_up=2, mode="triangular2")
     >>> s(np.arange(9)).round(6).tolist()
@@ -187,7 +187,7 @@ class Cyclic(Schedule):
     step_size_down: int | None = None
     mode: Literal["triangular", "triangular2", "exp_range"] = "triangular"
     gamma: float = 1.0
-    cycle_momentum: bool = False
+    cycle_momentum: bool = True
     base_momentum: float = 0.8
     max_momentum: float = 0.9
 

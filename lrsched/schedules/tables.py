@@ -63,8 +63,8 @@ class Join(Schedule):
     .. math::
         f(s) = \mathrm{parts}_i(s - b_i), \quad b_i \le s < b_{i+1}
 
-    total_steps is where the last part ends (None if it never does). A join cycles
-    momentum if every part does.
+    total_steps is where the last part ends (None if it never does). Its parts all cycle
+    momentum (then it does) or none does.
 
     >>> s = join(["constant", "linear:total_steps=10"], boundaries=[5])
     >>> s(np.array([0, 4, 5, 10, 15])).tolist(), s.total_steps
@@ -105,7 +105,8 @@ class Join(Schedule):
                       "strictly increasing steps > 0")
         cycling = [p.momentum(0) is not None for p in self.parts]
         self._require(all(cycling) or not any(cycling), "parts",
-                      "schedules that all cycle momentum, or none of them")
+                      "schedules that all cycle momentum, or none of them (one_cycle and "
+                      "cyclic do unless cycle_momentum=false)")
         if self._nesting() > MAX_NESTING:
             raise InputError(f"join: the schedule nests more than {MAX_NESTING} joins deep; "
                              "flatten it (a join takes any number of parts)")
