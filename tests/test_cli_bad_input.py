@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,13 @@ ROWS = [
     (["fit-curve", "{d}/a.csv", "--loss-col", "lr"], 2,
      "column 'lr' would be read as both the loss and the lr"),
     (["fit-curve", "{d}/grouped.csv"], 2, "row 3, column 'step': '2_975' is not a number"),
+    (["fit-curve", "{d}/quote.csv"], 2, "row 3: a quote (\") opened there is never closed"),
+    (["predict", "{d}/lawdict.json", "--schedule", "constant", "--peak-lr", "1e-3", "--steps",
+      "10"], 2, 'law {{"name": "momentum"}} is not one of'),
+    (["predict", "{d}/hugeint.json", "--schedule", "constant", "--peak-lr", "1e-3", "--steps",
+      "10"], 2, "parameter A is 1000"),
+    (["predict", "{d}/negvar.json", "--schedule", "constant", "--peak-lr", "1e-3", "--steps",
+      "10"], 2, "the covariance matrix gives L0 a negative variance"),
     (["fit-curve", "{d}/long.csv"], 2, "field larger than field limit"),
     (["fit-curve", "{d}/deep.json"], 2, "nested too deeply"),
     (["refine", "{d}/cplx.npy", "--kind", "adam"], 2, "got complex128 values"),
@@ -106,6 +114,7 @@ def made(tmp_path_factory):
     (d / "a.csv").write_text(CURVE)
     (d / "curve.csv").write_text("step,lr,x,y\n" + "".join(f"{i},1e-3,1,2\n" for i in range(12)))
     (d / "header.csv").write_text("step,norm\n")
+    (d / "quote.csv").write_text('step,lr,loss,note\n0,1e-3,3,a\n10,1e-3,2.9,"b\n20,1e-3,2,c\n')
     (d / "grouped.csv").write_text("step,lr,loss\n0,1e-3,3\n2_975,1_0e-4,2_5\n")
     (d / "dup.csv").write_text("step,lr,loss,loss\n0,1e-3,3,3\n1,1e-3,2,2\n")
     (d / "long.csv").write_text("step,lr,loss\n0,1e-3," + "9" * 200_000 + "\n")
@@ -116,6 +125,11 @@ def made(tmp_path_factory):
     np.save(d / "cplx.npy", np.full(20, 1 + 1j))
     np.save(d / "bool.npy", np.ones(20, dtype=bool))
     shutil.copy(ROOT / "benchmarks/results/harness_tiny/fit_momentum.json", d / "fit.json")
+    fit = json.loads((d / "fit.json").read_text())
+    for name, change in [("lawdict", {"law": {"name": "momentum"}}),
+                         ("hugeint", {"params": {**fit["params"], "A": 10**400}}),
+                         ("negvar", {"covariance": {"names": ["L0"], "matrix": [[-1.0]]}})]:
+        (d / f"{name}.json").write_text(json.dumps({**fit, **change}))
     (d / "s.json").write_text(json.dumps(lrsched.cosine(total_steps=100).to_dict()))
     (d / "names.json").write_text('{"name": ["cosine", "wsd"]}')
     for folder in ("dir", "dir.csv", "dir.json"):
@@ -175,3 +189,27 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     reader.stdout.close()  # as `| head -c0` would
     err = reader.stderr.read().decode()
     assert reader.wait(timeout=60) == 141 and err == "", err
+
+
+def test_a_named_pipe_is_one_line_not_a_wait_for_ever(tmp_path, capsys):
+    """Issue 20, item 10: fit-curve on a pipe no one writes blocked for ever."""
+    fifo = tmp_path / "run.csv"
+    os.mkfifo(fifo)
+    for argv in (["fit-curve", str(fifo)], ["predict", str(fifo), "--schedule", "constant",
+                                             "--peak-lr", "1e-3", "--steps", "10"]):
+        assert run(argv) == 2
+        err = capsys.readouterr().err
+        assert err == f"lrsched {argv[0]}: error: {fifo}: not a regular file (a named pipe, " \
+                      "a device or a socket); save what it holds to a file and give that\n"
+
+
+def test_plan_anneal_of_a_run_already_cooled_down(tmp_path, capsys):
+    """Issue 20, item 4: it advised a cooldown of a run whose LR was already 0."""
+    rows = "".join(f"{s},{1e-3 * (1 - s / 300):.6g},{3 - s / 200}\n" for s in range(0, 301, 10))
+    (tmp_path / "cooled.csv").write_text("step,lr,loss\n" + rows)
+    shutil.copy(ROOT / "benchmarks/results/harness_tiny/fit_momentum.json", tmp_path / "f.json")
+    assert run(["plan-anneal", str(tmp_path / "f.json"), "--curve",
+                str(tmp_path / "cooled.csv")]) == 2
+    assert capsys.readouterr().err == ("lrsched plan-anneal: error: the run's LR at step 300 is "
+                                       "already 0: it has cooled down, there is nothing to "
+                                       "plan; plan-anneal a run still training\n")
