@@ -110,14 +110,18 @@ def dataset_readme(base, n: int, lrs: list, seeds: list, runs: list, results: di
                      for r in sorted(runs, key=lambda r: (r.lr, r.split != "train",
                                                           r.steps, r.kind, r.seed)))
     fractions = ", ".join(f"{f}" for f in FRACTIONS)
+    w = round(WARMUP * n)
     return f"""# Byte-level GPT runs across peak LRs (lrsched harness, issue 19)
 
-Made by this project's benchmark `benchmarks/lr_sweep` (`{command}`), on CPU: a
-{m.n_layer}-layer, width-{m.n_embd} byte-level GPT (context {m.block_size}), trained
+Made on CPU by this project's benchmark `benchmarks/lr_sweep`:
+
+    {command}
+
+A {m.n_layer}-layer, width-{m.n_embd} byte-level GPT (context {m.block_size} bytes) trained
 with AdamW on {base.data} (the harness of docs/harness.md), {base.batch_size} sequences
 per step, at {len(lrs)} peak LRs spanning the LR range test's suggestion by 10x on both
-sides: {', '.join(f'`{lr:g}/`' for lr in lrs)}. Every run warms up linearly over
-{round(WARMUP * n)} steps (from the harness's default start), the same in every run.
+sides: {', '.join(f'`{lr:g}/`' for lr in lrs)}. Every run warms up linearly over its
+first {w} steps (step 0 at peak / {w}).
 
 Each `PEAK/SPLIT/NAME.csv` has columns `step,lr,loss`: a row per step with its absolute
 LR; `loss` is the validation loss (the same {base.eval_windows} held-out windows) after
