@@ -15,6 +15,10 @@ Candidates of one length are the curves (training ones included, as ``fit-curve`
 scores them) whose runs end within 1% of each other. Gap error pools the pairs of every
 such group of a data set; regret and tau are means over the groups.
 
+Several peak LRs (``cross_lr.py``): the 124M runs at 5e-4, 2e-3 and 3e-3, fitted
+jointly, leaving one peak LR out; and the development protocol the cross-LR law was
+chosen on (``cross_lr_development``: training curves only).
+
     python benchmarks/bench_decisions.py   # tables; writes benchmarks/results/decisions.md
 """
 
@@ -27,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import time  # noqa: E402
 
+import cross_lr  # noqa: E402
 import numpy as np  # noqa: E402
 from public_curves import PEAKS, ROOT, SIZES, authors_fit, mpl, schaipp  # noqa: E402
 
@@ -158,6 +163,8 @@ def main() -> None:
                    f"| {pooled(parts)['gap_error']:.3f} | {e.size} |")
     dev = "\n".join(dev)
     print(dev)
+    several = cross_lr_section()
+    print(several)
     OUT.write_text(
         "# Decisions: the end of the run and the winner among schedules\n\n"
         "Written by `python benchmarks/bench_decisions.py` (see its docstring for the "
@@ -169,8 +176,51 @@ def main() -> None:
         "(`development()`: leave one mpl training curve out; the first 12,000 steps of "
         "the mpl training curves, the first 15,000 and 18,000 of the 124M ones). The RMS "
         "is each law's `heldout_error`, the floor of its calibrated interval.\n\n"
-        f"{dev}\n\n{NOTES}\n")
+        f"{dev}\n\n{NOTES}\n\n{several}\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+CROSS_LAWS = ("cross-lr", "blend")  # the cross-LR law, and the default law fitted as it is
+
+
+def cross_lr_development() -> str:
+    """Leave one peak LR out on the training curves alone (fit the other LRs' constant and
+    cosine runs, predict this LR's): the protocol the cross-LR law was chosen on."""
+    data = cross_lr.runs()
+    rows = ["| law | 5e-4: constant, cosine | 2e-3 | 3e-3 | RMS |", "|---|---|---|---|---|"]
+    for law, make in LAWS_RUN.items():
+        if make is None:  # auto
+            continue
+        cells, errors = [], []
+        for peak in data:
+            others = [c for p, d in data.items() if p != peak for c in d[0]]
+            fitted = make().fit(others)
+            e = [float(fitted.predict(c.lrs, c.steps[-1:])[0] / c.loss[-1] - 1)
+                 for c in sorted(data[peak][0], key=lambda c: c.name, reverse=True)]
+            errors += e
+            cells.append(", ".join(f"{v:+.4f}" for v in e))
+        rows.append(f"| {law} | " + " | ".join(cells) +
+                    f" | {np.sqrt(np.mean(np.square(errors))):.4f} |")
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
+def cross_lr_section() -> str:
+    data = cross_lr.runs()
+    results = {(law, which): cross_lr.evaluate(law, data, which)
+               for law in CROSS_LAWS for which in ("published", "practical")}
+    per_lr, goals = cross_lr.table(results)
+    seconds = "\n".join(f"- {law} ({which}): {r['seconds']:.1f} s" for (law, which), r
+                         in results.items())
+    return (f"## Several peak LRs (issue 17)\n\n{cross_lr.__doc__.strip()}\n\n{per_lr}\n\n"
+            f"### Targets (issue 17): measured (mean of the three left-out peak LRs) / "
+            f"target\n\n{goals}\n\nFit seconds (median over the four fits of each row, "
+            f"one core):\n{seconds}\n\n### Development: leave one peak LR out, training "
+            f"curves only\n\nSigned relative error of the final loss of the left-out peak "
+            f"LR's constant and cosine runs.\n\n{cross_lr_development()}\n\n{CROSS_NOTES}")
+
+
+CROSS_NOTES = """(notes follow the run)"""
 
 
 NOTES = """## What the numbers say

@@ -3,8 +3,10 @@
 - ``data/curves/mpl`` (Luo et al. 2025): 25M, 100M and 400M models, nine schedules; the
   per-step LR of each file follows its README (``lr_schedule``), checked against the
   README's formulas written out (``check_schedules``).
-- ``data/curves/schaipp124m`` (Schaipp, Hägele et al. 2025): a 124M model at two peak
-  LRs; the per-step LR is the logged LR column, interpolated (its README).
+- ``data/curves/schaipp124m`` (Schaipp, Hägele et al. 2025): a 124M model at three peak
+  LRs; the per-step LR is the logged LR column, interpolated (its README). ``PEAKS``
+  are the two the per-LR tables use (runs of 15,000-50,000 steps); ``ALL_PEAKS`` adds
+  3e-3 (50,000-step runs only) for the cross-LR protocols.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ DATA = ROOT / "data" / "curves" / "mpl"
 SCHAIPP = ROOT / "data" / "curves" / "schaipp124m"
 SIZES = ("25M", "100M", "400M")
 PEAKS = ("0.0005", "0.002")
+ALL_PEAKS = (*PEAKS, "0.003")
 TRAIN = ["cosine_24000", "constant_24000", "wsdcon_9"]
 TEST = ["constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000",
         "wsdcon_3", "wsdcon_18"]

@@ -21,9 +21,9 @@ from lrsched.laws.fitting import used_points
 from lrsched.refinement import check_norms, check_steps, on_every_step, refine, smooth
 from lrsched.schedules.preview import plot_schedule, schedule_figure
 
-__all__ = ["anneal_plan_figure", "decision_figure", "fit_figure", "optimize_figure",
-           "plot_schedule", "prediction_figure", "refine_figure", "save_figure",
-           "schedule_figure"]
+__all__ = ["anneal_plan_figure", "decision_figure", "fit_figure", "lr_sweep_figure",
+           "optimize_figure", "plot_schedule", "prediction_figure", "refine_figure",
+           "save_figure", "schedule_figure"]
 
 
 def fit_figure(fit, train, test, level: float = 0.8):
@@ -122,6 +122,29 @@ def optimize_figure(fit, table, total_steps: int, peak_lr: float):
     loss_ax.set_ylim(min(finals) - 0.2 * (max(ends) - min(finals)), max(ends))
     loss_ax.set(xlabel="step", ylabel="predicted loss",
                 title=f"{fit.law.name} law: predicted loss, final 80% interval")
+    return fig
+
+
+def lr_sweep_figure(curves: dict, fitted: tuple[float, float], total_steps: int,
+                    law_name: str):
+    """Predicted final loss against peak LR for each family (``curves``: family -> the
+    ``sweep`` of it, by peak LR), with 80% intervals, the fitted peak LRs shaded and the
+    best point of each family marked: the LR sweep users draw by hand."""
+    fig = drawing.figure(6.4, 4.2)
+    ax = fig.subplots()
+    ax.axvspan(*fitted, color="0.92", zorder=0, label="fitted peak LRs")
+    for (family, rows), color in zip(curves.items(), ("C0", "C1", "C2", "C3")):
+        lrs = [c.peak_lr for c in rows]
+        loss = np.array([c.loss for c in rows])
+        low, high = (np.array([c.interval[i] for c in rows]) for i in (0, 1))
+        ax.plot(lrs, loss, "o-", ms=3, color=color, label=f"best {family}")
+        ax.fill_between(lrs, low, high, color=color, alpha=0.12, lw=0)
+        best = int(np.argmin(loss))
+        ax.plot(lrs[best], loss[best], "*", ms=12, color=color, mec="black", mew=0.6)
+    ax.set_xscale("log")
+    ax.set(xlabel="peak LR", ylabel=f"predicted final loss at step {total_steps:,}",
+           title=f"LR sweep predicted by the {law_name} law (80% intervals; * best)")
+    ax.legend(fontsize=8)
     return fig
 
 

@@ -42,13 +42,15 @@ DIGITS = 4  # significant digits of the optimised multipliers (the searches' tol
 
 class Candidate(NamedTuple):
     """A schedule with its predicted final loss and the loss's 80% interval; ``family``
-    names the family it is the optimum of ("" for the fixed rows of the table)."""
+    names the family it is the optimum of ("" for the fixed rows of the table), and
+    ``peak_lr`` the peak LR it runs at."""
 
     schedule: Schedule
     loss: float
     interval: tuple[float, float]
     name: str = ""
     family: str = ""
+    peak_lr: float = float("nan")
 
 
 class _Run(NamedTuple):
@@ -68,7 +70,7 @@ class _Run(NamedTuple):
     def candidate(self, schedule: Schedule, name: str, family: str = "") -> Candidate:
         lrs = self.lrs(schedule)
         return Candidate(schedule, final_loss(self.fit, lrs), final_interval(self.fit, lrs),
-                         name, family)
+                         name, family, self.peak_lr)
 
 
 def optimize(fit, total_steps: int, peak_lr: float, family: str = "free",
@@ -113,6 +115,26 @@ def candidates(fit, total_steps: int, peak_lr: float, warmup: int | None = None,
     best_wsd = _best_wsd(run, SHAPES, None, None)
     rows += [best_wsd, _best_free(run, floor, start=best_wsd.schedule)]
     return sorted(rows, key=lambda c: c.loss)
+
+
+def sweep(fit, total_steps: int, peak_lrs, family: str = "wsd", warmup: int | None = None,
+          **options) -> list[Candidate]:
+    """``optimize`` at each of ``peak_lrs``: the best schedule of ``family`` per peak LR,
+    best first (the LR sweep users run by hand, predicted by a fit of a few runs; a fit
+    across peak LRs, the cross-LR law, is the one that knows how the LR moves the loss)."""
+    peak_lrs = [float(lr) for lr in np.atleast_1d(peak_lrs)]
+    if not peak_lrs:
+        raise InputError("give one or more peak LRs to sweep")
+    return sorted((optimize(fit, total_steps, lr, family, warmup, **options) for lr in peak_lrs),
+                  key=lambda c: c.loss)
+
+
+def fitted_peak_lrs(fit) -> tuple[float, float]:
+    """The smallest and largest peak LR of the curves ``fit`` was fitted to."""
+    peaks = [float(d["lr"][1]) for d in fit.data if "lr" in d]
+    if not peaks:
+        raise InputError("the fit records no peak LRs of its curves; give the peak LRs")
+    return min(peaks), max(peaks)
 
 
 def _question(fit, total_steps, peak_lr, warmup) -> _Run:

@@ -18,14 +18,13 @@ from lrsched.cli.types import load_schedule, non_negative_int, positive_float, p
 from lrsched.curves import read_curve
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, check_outputs
-from lrsched.laws import LAWS, FitError, calibrate, fit_auto, load_fit
+from lrsched.laws import LAWS, FitError, calibrate, default_law, fit_auto, load_fit
 from lrsched.lr_arrays import check_run_length, first_used_step
 from lrsched.plot import fit_figure, prediction_figure, save_figure
 from lrsched.schedules import from_spec
 
-# auto, and the names of lrsched.laws.LAWS (not imported here: it loads scipy)
-LAW_NAMES = ("auto", "momentum", "multipower", "relaxation", "blend")
-DEFAULT_LAW = "blend"
+LAW_NAMES = ("auto", *LAWS)
+DEFAULT_LAW = "blend"  # for curves of one peak LR; of several: cross-lr (``default_law``)
 METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
 
 
@@ -37,10 +36,11 @@ def register(sub) -> None:
                     "the whole curve, its end, and the gaps between runs of equal length.")
     p.add_argument("train", nargs="+", metavar="TRAIN", help="curve files to fit")
     p.add_argument("--test", nargs="+", default=[], metavar="TEST", help="held-out curve files")
-    p.add_argument("--law", choices=LAW_NAMES, default=DEFAULT_LAW,
-                   help=f"the law (default {DEFAULT_LAW}: the momentum and relaxation "
-                        "laws fitted alone and averaged); auto: the one that predicts "
-                        "left-out training curves best")
+    p.add_argument("--law", choices=LAW_NAMES,
+                   help=f"the law (default: {DEFAULT_LAW}, the momentum and relaxation laws "
+                        "fitted alone and averaged, for curves of one peak LR; cross-lr, one "
+                        "law across them, for curves of several); auto: the one that "
+                        "predicts left-out training curves best")
     p.add_argument("--lam", help="momentum law only: 'fit' (default), 'grid', or a value "
                                  "in [0.99, 0.9995]")
     p.add_argument("--warmup", choices=("plain", "peak"),
@@ -94,9 +94,11 @@ def _probability(text: str) -> float:
 
 
 def _law(args):
-    """The law the options name (``None`` for auto), refusing options it does not take."""
-
+    """The law the options name (``None`` for auto, and when none is named: then it is
+    ``default_law`` of the curves), refusing options it does not take."""
     given = {k: v for k, v in (("lam", args.lam), ("warmup", args.warmup)) if v is not None}
+    if args.law is None and not given:
+        return None
     if args.law == "auto":
         if given:
             raise InputError(f"--{next(iter(given))} needs a named law; --law auto tries "
@@ -104,6 +106,10 @@ def _law(args):
         return None
     takes = {"lam": ("momentum",), "warmup": ("momentum", "multipower")}
     for option in given:
+        if args.law is None:
+            raise InputError(f"--{option} applies to the {' and '.join(takes[option])} "
+                             f"law{'s' * (len(takes[option]) > 1)}: add --law "
+                             f"{takes[option][0]}")
         if args.law not in takes[option]:
             raise InputError(f"--{option} applies to the {' and '.join(takes[option])} "
                              f"law{'s' * (len(takes[option]) > 1)}, not --law {args.law}")
@@ -118,7 +124,6 @@ def _law(args):
 
 
 def _schedules(args) -> dict:
-
     out = {}
     for item in args.schedule:
         path, sep, spec = item.partition("=")
@@ -151,7 +156,6 @@ def _distinct_files(paths) -> None:
 
 
 def _read(paths, args, schedules) -> list:
-
     return [read_curve(path, step_col=args.step_col, lr_col=args.lr_col,
                        loss_col=args.loss_col, schedule=schedules.get(Path(path)),
                        peak_lr=args.peak_lr, name=path)
@@ -163,7 +167,6 @@ def _warn(command: str, message) -> None:
 
 
 def run_fit(args) -> int:
-
     clock = time.perf_counter()
     check_outputs(inputs=[*args.train, *args.test], files=[args.json], figures=[args.plot])
     _distinct_files([*args.train, *args.test])
@@ -175,6 +178,8 @@ def run_fit(args) -> int:
         test = _read(args.test, args, schedules)
     for w in caught:
         _warn("fit-curve", w.message)
+    if args.law is None:
+        law = default_law(train)
     if args.loss_col is None:
         for curve in train + test:
             if curve.loss_col != "loss":
@@ -201,7 +206,6 @@ def run_fit(args) -> int:
                                    "seconds": seconds})
         print(f"wrote {args.json}")
     if args.plot:
-
         save_figure(fit_figure(fit, train, test), args.plot)
         print(f"wrote {args.plot}")
     return 0
@@ -239,8 +243,11 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
               f"{100 * fit.calibration:.2f}% (sets the width of `predict`'s interval)", file=out)
     if decisions:
         print("\nruns of equal length: predicted vs measured final loss, best first", file=out)
+        several = any(d["peak_lr"] is None for d in decisions)
         for d in decisions:
-            print(f"  {d['steps']:,} steps: gap error {d['gap_error']:.3f}, regret "
+            where = ("" if not several else " across peak LRs" if d["peak_lr"] is None
+                     else f" at peak LR {d['peak_lr']:g}")
+            print(f"  {d['steps']:,} steps{where}: gap error {d['gap_error']:.3f}, regret "
                   f"{d['regret']:.4f}, Kendall tau {d['kendall_tau']:.2f}", file=out)
             for i in np.argsort(d["predicted"]):
                 print(f"    {d['curves'][i]:<{width}}predicted {d['predicted'][i]:.4f}  "
@@ -249,7 +256,6 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
 
 
 def run_predict(args) -> int:
-
     check_outputs(inputs=[args.fit], files=[args.csv], figures=[args.plot])
     fit = load_fit(args.fit)
     schedule = load_schedule(args.schedule)
@@ -284,7 +290,6 @@ def run_predict(args) -> int:
                                  low.tolist(), high.tolist()))
         print(f"wrote {args.csv}")
     if args.plot:
-
         save_figure(prediction_figure(fit, lrs, steps, schedule.short_spec(), args.level),
                     args.plot)
         print(f"wrote {args.plot}")

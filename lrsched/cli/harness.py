@@ -79,7 +79,6 @@ def register(sub) -> None:
 
 
 def _options(args) -> dict:
-
     given = {"schedule": getattr(args, "schedule", None),
              "peak_lr": getattr(args, "peak_lr", None),
              "steps": args.steps if args.harness_command == "run" else None,
@@ -102,8 +101,6 @@ def _one_line_import_errors(func):
 
 @_one_line_import_errors
 def run(args) -> int:
-
-
     paths = [d for d in (args.data or "").split(",") if d and Path(d).exists()]
     check_outputs(inputs=paths, folders=[args.out])
     options = _options(args)

@@ -56,7 +56,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-
     check_outputs(inputs=[args.curve, args.fit], figures=[args.plot])
     schedule = from_spec(args.schedule) if args.schedule else None
     if args.peak_lr is not None and schedule is None:
@@ -81,7 +80,6 @@ def run(args) -> int:
     print(_table(plan))
     print(_recommendation(plan, schedule is not None))
     if args.plot:
-
         save_figure(anneal_plan_figure(plan, fit.law.name), args.plot)
         print(f"wrote {args.plot}")
     return 0

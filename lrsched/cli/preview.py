@@ -29,7 +29,6 @@ def run(args) -> int:
     check_outputs(inputs=[args.spec], figures=[args.out])
     schedule = load_schedule(args.spec)
     if args.out:
-
         save_figure(schedule_figure(schedule, args.steps, args.peak_lr), args.out)
         print(f"wrote {args.out}")
     else:

@@ -59,7 +59,6 @@ def run(args) -> int:
             tmp.write_text(json.dumps(schedule.to_dict()) + "\n")
         print(f"wrote {args.out}")
     if args.plot:
-
         save_figure(refine_figure(record.norms, args.kind, args.steps, args.smoothing,
                                   title=f"refined from {args.norms}", steps=record.steps),
                     args.plot)

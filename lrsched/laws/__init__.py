@@ -3,12 +3,13 @@
 The package's rooms, each importing only those above it in this list:
 ``metrics`` (scores), ``fit`` (the result, ``Fit``), ``fitting`` (every procedure: staged
 fits, choices, calibration, warnings), ``base`` (what a law is: ``Param``, ``Law``), one
-module per law (``momentum``, ``multipower``, ``relaxation``, ``blend``), ``catalogue``
+module per law (``momentum``, ``multipower``, ``relaxation``, ``blend``, ``crosslr``), ``catalogue``
 (the laws by name, ``fit_auto``) and ``saved`` (``load_fit``).
 """
 
 from lrsched.laws.blend import BlendLaw
-from lrsched.laws.catalogue import LAWS, fit_auto
+from lrsched.laws.catalogue import LAWS, default_law, fit_auto
+from lrsched.laws.crosslr import CrossLRLaw
 from lrsched.laws.fit import Fit, FitError
 from lrsched.laws.fitting import calibrate
 from lrsched.laws.metrics import curve_metrics, decision_metrics
@@ -17,6 +18,6 @@ from lrsched.laws.multipower import MultiPowerLaw
 from lrsched.laws.relaxation import RelaxationLaw
 from lrsched.laws.saved import load_fit
 
-__all__ = ["LAWS", "BlendLaw", "Fit", "FitError", "MomentumLaw", "MultiPowerLaw",
-           "RelaxationLaw", "calibrate", "curve_metrics", "decision_metrics", "fit_auto",
-           "load_fit"]
+__all__ = ["LAWS", "BlendLaw", "CrossLRLaw", "Fit", "FitError", "MomentumLaw",
+           "MultiPowerLaw", "RelaxationLaw", "calibrate", "curve_metrics", "decision_metrics",
+           "default_law", "fit_auto", "load_fit"]

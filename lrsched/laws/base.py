@@ -32,7 +32,9 @@ class Param:
     ``low``/``high``: bounds; ``grid``: the values tried for the starting points of a fit
     (shape parameters; linear ones are solved for); ``linear``: enters the loss as a
     coefficient of a basis column; ``prior``: ``(centre, width)``, a weak log-space prior
-    (``fitting.fit``); ``fixed``: held at this value instead of fitted.
+    (``fitting.fit``); ``fixed``: held at this value instead of fitted; ``may_vanish``:
+    a weight of a mixture that the fit may set to 0 (no warning about its bound or
+    standard error).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Param:
     linear: bool = False
     prior: tuple[float, float] | None = None
     fixed: float | None = None
+    may_vanish: bool = False
 
 
 # The power-law part L0 + A * S^-alpha, shared by every law.
@@ -92,6 +95,11 @@ class Law:
 
     def with_options(self, **changes) -> Law:
         return type(self)(**{**self.options(), **changes})
+
+    def for_curves(self, curves) -> Law:
+        """The law with the options that depend on the curves it is fitted to filled in
+        (the cross-LR law's reference LR); most laws have none."""
+        return self
 
     # -- the formula -------------------------------------------------------------------
     def prepare(self, lrs: np.ndarray, steps: np.ndarray) -> dict:

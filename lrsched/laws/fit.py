@@ -23,7 +23,12 @@ VERSION = 2  # of the saved-fit format (``Fit.save``); bump on incompatible chan
 LEVEL = 0.8  # the default coverage of ``Fit.interval``
 LR_RANGE = 1.5  # a predicted peak LR more than this factor outside the fitted ones: a warning
 STEP_RANGE = 4.0  # a run more than this many times the longest fitted one: a warning
+# How far a fit across peak LRs extrapolates, as measured (decisions.md, "Several peak LRs")
+EXTRAPOLATED = ("on the 124M runs its final losses were off by 1.4% 1.5x above the fitted "
+                "peak LRs and 1.1% 4x below them, against 0.5% between them")
 SAME_LENGTH = 0.01  # runs whose last loss points are this close (relatively) have one length
+SAME_PEAK = 0.01  # peak LRs this close (relatively) are one
+MAX_SPREAD = 100.0  # peak LRs further apart than this factor: LRs mixed with multipliers
 
 
 class FitError(RuntimeError):
@@ -102,21 +107,24 @@ class Fit:
         return curve_metrics(self.predict(curve.lrs, curve.steps[keep]), curve.loss[keep])
 
     def decisions(self, curves) -> list[dict]:
-        """For each run length that two or more of ``curves`` share (to within
-        ``SAME_LENGTH``: loggers end a few steps apart), ``decision_metrics`` of the
-        predicted vs measured final losses, with ``steps`` and the curve names."""
-        groups: list[list] = []
-        for curve in sorted(curves, key=_length):
-            if groups and _length(curve) <= (1 + SAME_LENGTH) * _length(groups[-1][0]):
-                groups[-1].append(curve)
-            else:
-                groups.append([curve])
+        """For each peak LR and each run length that two or more of its ``curves`` share
+        (to within ``SAME_LENGTH``: loggers end a few steps apart), ``decision_metrics`` of
+        the predicted vs measured final losses, with ``peak_lr``, ``steps`` and the curve
+        names; with curves at several peak LRs, also each length run at two or more of
+        them, pooled (``peak_lr`` None: the choice of the peak LR and the schedule)."""
+        by_peak = peak_lrs(curves)
+        groups = [(peak, g) for peak, runs in by_peak.items() for g in _by_length(runs)]
+        if len(by_peak) > 1:
+            groups += [(None, g) for g in _by_length(curves)
+                       if len({p for p, runs in by_peak.items() for c in g
+                               if any(c is r for r in runs)}) > 1]
         out = []
-        for group in (g for g in groups if len(g) >= 2):
+        for peak, group in groups:
             pred = [float(self.predict(c.lrs, c.steps[-1:])[0]) for c in group]
             actual = [float(c.loss[-1]) for c in group]
-            out.append({"steps": _length(group[0]), "curves": [c.name for c in group],
-                        "predicted": pred, "actual": actual, **decision_metrics(pred, actual)})
+            out.append({"peak_lr": peak, "steps": _length(group[0]),
+                        "curves": [c.name for c in group], "predicted": pred,
+                        "actual": actual, **decision_metrics(pred, actual)})
         return out
 
     def check(self, lrs) -> list[str]:
@@ -136,9 +144,13 @@ class Fit:
             if peak_lr > 100 * high:
                 out.append(f"peak LR {peak_lr:g} is {peak_lr / high:.0f}x the fitted peak LR "
                            f"{high:g}: are these LR multipliers? give absolute LRs (--peak-lr)")
+            elif high > low * (1 + SAME_PEAK) and not low <= peak_lr <= high:
+                out.append(f"peak LR {peak_lr:g} is outside the fitted peak LRs "
+                           f"[{low:g}, {high:g}]; the law extrapolates: {EXTRAPOLATED}")
             elif not low / LR_RANGE <= peak_lr <= high * LR_RANGE:
                 out.append(f"peak LR {peak_lr:g} is outside the fitted peak LRs "
-                           f"[{low:g}, {high:g}]; the law extrapolates, trust it less")
+                           f"[{low:g}, {high:g}]; the law extrapolates, trust it less (fit "
+                           "runs at two or more peak LRs to predict across them)")
         if lengths and steps > STEP_RANGE * max(lengths):
             out.append(f"a run of {steps:,} steps is {steps / max(lengths):.0f}x the "
                        f"longest fitted curve ({max(lengths):,} steps); the law extrapolates "
@@ -174,3 +186,43 @@ class Fit:
 def _length(curve) -> int:
     """A curve's run length, as its last measured step + 1."""
     return int(curve.steps[-1]) + 1
+
+
+def _by_length(curves) -> list[list]:
+    """The groups of two or more ``curves`` of one run length (within ``SAME_LENGTH``)."""
+    groups: list[list] = []
+    for curve in sorted(curves, key=_length):
+        if groups and _length(curve) <= (1 + SAME_LENGTH) * _length(groups[-1][0]):
+            groups[-1].append(curve)
+        else:
+            groups.append([curve])
+    return [g for g in groups if len(g) >= 2]
+
+
+def peak_lrs(curves) -> dict[float, list]:
+    """The curves by peak LR (their largest LR; peaks within ``SAME_PEAK`` of each other
+    are one: ``same_peaks``), smallest first. A run still in its warmup at its last step
+    has no peak yet, and peaks more than ``MAX_SPREAD`` apart mix LRs with LR
+    multipliers: both are InputErrors."""
+    for curve in curves:
+        lrs = curve.lrs[: int(curve.steps[-1]) + 1]
+        if lrs.size > 1 and lrs[-1] > lrs[-2] and lrs[-1] == lrs.max():
+            raise InputError(f"{curve.name}: the LR still rises at its last logged step "
+                             f"({lrs[-1]:g}), so its peak LR is unknown; give runs past "
+                             "their warmup")
+    groups = same_peaks([float(c.lrs.max()) for c in curves])
+    if groups and max(groups) > MAX_SPREAD * min(groups):
+        raise InputError(f"peak LRs {min(groups):g} and {max(groups):g} differ "
+                         f"{max(groups) / min(groups):.0f}-fold: is one an LR multiplier "
+                         "column? give every curve's absolute LRs (--schedule with --peak-lr)")
+    return {peak: [curves[i] for i in members] for peak, members in groups.items()}
+
+
+def same_peaks(peaks: list[float]) -> dict[float, list[int]]:
+    """The indices of ``peaks`` by peak LR, smallest first: a peak within ``SAME_PEAK``
+    of a smaller one joins it."""
+    groups: dict[float, list[int]] = {}
+    for i in sorted(range(len(peaks)), key=peaks.__getitem__):
+        home = next((g for g in groups if peaks[i] <= g * (1 + SAME_PEAK)), peaks[i])
+        groups.setdefault(home, []).append(i)
+    return groups

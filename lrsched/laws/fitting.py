@@ -40,7 +40,7 @@ from scipy.optimize import lsq_linear
 
 from lrsched.curves import Curve
 from lrsched.errors import InputError
-from lrsched.laws.fit import Fit, FitError
+from lrsched.laws.fit import Fit, FitError, same_peaks
 from lrsched.lr_arrays import first_used_step
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def fit(law: Law, curves, first_step: int | None = None, starts: int = 3,
     subsets)."""
     clock = time.perf_counter()
     curves = distinct(curves)
+    law = law.for_curves(curves)
     pilots = {} if pilots is None else pilots
     if law.members:
         fitted = _blend(law, [_cached_fit(m, curves, first_step, starts, law.own(fixed or {}, m),
@@ -234,7 +235,7 @@ def fit_warnings(fit: Fit) -> list[str]:
     than its value, too few points for the parameters fitted."""
     out = []
     free = [p for p in fit.law.params if p.name in fit.covariance_names]
-    for p in free:
+    for p in (p for p in free if not p.may_vanish):
         value, (low, high) = fit.params[p.name], fit.bounds.get(p.name, (p.low, p.high))
         if any(math.isfinite(b) and math.isclose(value, b, rel_tol=1e-6, abs_tol=1e-12)
                for b in (low, high)):
@@ -244,6 +245,11 @@ def fit_warnings(fit: Fit) -> list[str]:
         if math.isfinite(err) and err > abs(value):
             out.append(f"{p.name} = {value:.4g} has a standard error of {err:.3g}, larger "
                        "than its value: the curves hardly determine it")
+    peaks = same_peaks([d["lr"][1] for d in fit.data])
+    if len(peaks) > 1:
+        out += [f"peak LR {peak:g} has a single curve ({fit.data[runs[0]]['name']}): its "
+                "level and cooldown rest on one run; add a second run at that LR (constant "
+                "or cosine)" for peak, runs in peaks.items() if len(runs) == 1]
     points = sum(d["n"] for d in fit.data)
     if points < 5 * max(len(free), 1):
         out.append(f"{points} loss points for {len(free)} fitted parameters: too few to "

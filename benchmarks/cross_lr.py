@@ -1,0 +1,150 @@
+"""The cross-LR protocols of bench_decisions.py (issue 17): the 124M runs at three peak
+LRs, fitted jointly, judged by the decisions they support.
+
+Training sets, per peak LR: "published" (its ``train/`` curves: the constant run and a
+cosine to 0) and "practical" (those and the cheapest 20% WSD cooldown branch of that LR:
+the shortest run length it has). Protocols, leaving one peak LR out of the three:
+
+- unseen: fit the other two LRs' training curves, predict every curve of the LR left
+  out (final_e over them; gap error, regret over its runs of equal length);
+- joint: fit all three LRs' training curves, predict the left-out LR's ``test/``
+  curves (its training curves join the candidates of equal length, as in fit-curve);
+- lr-regret (unseen fits): per run length, pooled over every LR's runs, the measured
+  loss of the run with the best predicted final loss minus the best measured one.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from public_curves import ALL_PEAKS, schaipp
+
+from lrsched.laws import LAWS, curve_metrics
+
+BRANCH = "wsd_linear_0.2_T"  # the practical set's extra run: this, at the LR's shortest T
+TARGETS = {  # issue 17: (final_e, gap error, regret, lr-regret); None: no target
+    ("unseen", "published"): (0.003, 0.30, 0.002, 0.001),
+    ("joint", "published"): (0.0015, 0.15, 0.0005, None),
+    ("joint", "practical"): (0.0012, 0.12, 0.0005, None),
+}
+
+
+def runs() -> dict:
+    """peak -> (training curves, test curves, practical training curves)."""
+    out = {}
+    for peak in ALL_PEAKS:
+        train, test = schaipp(peak)
+        shortest = min(int(c.name.rpartition("_T")[2]) for c in test if BRANCH in c.name)
+        branch = next(c for c in test if c.name == f"{BRANCH}{shortest}")
+        out[peak] = (train, test, [*train, branch])
+    return out
+
+
+def _length(curve) -> int:
+    return int(curve.steps[-1]) + 1
+
+
+def _groups(curves) -> list[list]:
+    """Curves of equal run length (within 1%), two or more to a group."""
+    by = {}
+    for c in curves:
+        by.setdefault(round(_length(c), -2), []).append(c)
+    return [g for g in by.values() if len(g) >= 2]
+
+
+def _final(fit, curve) -> float:
+    return float(fit.predict(curve.lrs, curve.steps[-1:])[0])
+
+
+def decisions(fit, candidates, scored) -> dict:
+    """final_e over ``scored``; gap-error sums and regrets over the equal-length groups
+    of ``candidates``."""
+    final_e = [curve_metrics([_final(fit, c)], [c.loss[-1]])["final_e"] for c in scored]
+    spread = miss = 0.0
+    regrets = []
+    for group in _groups(candidates):
+        a = np.array([c.loss[-1] for c in group])
+        p = np.array([_final(fit, c) for c in group])
+        i, j = np.triu_indices(a.size, 1)
+        spread += np.abs(a[i] - a[j]).sum()
+        miss += np.abs((p[i] - p[j]) - (a[i] - a[j])).sum()
+        regrets.append(float(a[np.argmin(p)] - a.min()))
+    return {"final_e": final_e, "spread": spread, "miss": miss, "regrets": regrets}
+
+
+def lr_regret(fit, every) -> float:
+    """Mean over run lengths run at two or more peak LRs of the measured loss of the
+    run predicted best minus the best measured (``every``: all runs of all LRs)."""
+    out = []
+    for group in _groups(every):
+        if len({round(float(c.lrs.max()), 8) for c in group}) < 2:
+            continue
+        a = np.array([c.loss[-1] for c in group])
+        p = np.array([_final(fit, c) for c in group])
+        out.append(float(a[np.argmin(p)] - a.min()))
+    return float(np.mean(out))
+
+
+def evaluate(law_name: str, data: dict, which: str) -> dict:
+    """Per left-out peak LR, both protocols, for one law and one training set
+    (``which``: "published" or "practical")."""
+    pick = 0 if which == "published" else 2
+    every = [c for train, test, _ in data.values() for c in (*train, *test)]
+    out, seconds = {}, []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clock = time.perf_counter()
+        joint = LAWS[law_name]().fit([c for d in data.values() for c in d[pick]])
+        seconds.append(time.perf_counter() - clock)
+        for peak, (train, test, practical) in data.items():
+            fitted_on = practical if which == "practical" else train
+            others = [c for p, d in data.items() if p != peak for c in d[pick]]
+            clock = time.perf_counter()
+            unseen = LAWS[law_name]().fit(others)
+            seconds.append(time.perf_counter() - clock)
+            held = [c for c in test if all(c is not f for f in fitted_on)]
+            out[peak] = {
+                "unseen": {**decisions(unseen, [*train, *test], [*train, *test]),
+                           "lr_regret": lr_regret(unseen, every)},
+                "joint": decisions(joint, [*fitted_on, *held], held),
+            }
+    out["seconds"] = float(np.median(seconds))
+    return out
+
+
+def summary(part: dict) -> dict:
+    """The scores of one (LR, protocol) cell."""
+    return {"final_e": float(np.mean(part["final_e"])),
+            "gap_error": part["miss"] / part["spread"] if part["spread"] else float("nan"),
+            "regret": float(np.mean(part["regrets"])) if part["regrets"] else float("nan"),
+            "lr_regret": part.get("lr_regret", float("nan"))}
+
+
+def table(results: dict) -> tuple[str, str]:
+    """The per-LR table and the targets table (means over the three left-out LRs)."""
+    rows = ["| law | training set | protocol | left out | final_e | gap error | regret | "
+            "lr-regret |", "|---|---|---|---|---|---|---|---|"]
+    means = {}
+    for (law, which), res in results.items():
+        for protocol in ("unseen", "joint"):
+            cells = []
+            for peak in ALL_PEAKS:
+                s = summary(res[peak][protocol])
+                cells.append(s)
+                rows.append(f"| {law} | {which} | {protocol} | {float(peak):g} | "
+                            f"{s['final_e']:.4f} | {s['gap_error']:.2f} | {s['regret']:.4f} | "
+                            + ("-" if protocol == "joint" else f"{s['lr_regret']:.4f}") + " |")
+            means[(law, which, protocol)] = {k: float(np.nanmean([c[k] for c in cells]))
+                                             for k in cells[0]}
+    goals = ["| law | protocol | training set | final_e | gap error | regret | lr-regret |",
+             "|---|---|---|---|---|---|---|"]
+    for (law, which, protocol), m in means.items():
+        goal = TARGETS.get((protocol, which))
+        if goal is None:
+            continue
+        cells = [("-" if g is None else f"{m[k]:.4g} / {g:g} {'met' if m[k] <= g else 'missed'}")
+                 for k, g in zip(("final_e", "gap_error", "regret", "lr_regret"), goal)]
+        goals.append(f"| {law} | {protocol} | {which} | " + " | ".join(cells) + " |")
+    return "\n".join(rows), "\n".join(goals)
