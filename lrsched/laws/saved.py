@@ -97,9 +97,10 @@ def _stderr(path, raw: dict, law: Law) -> dict:
     return out
 
 
-def _covariance(path, raw: dict, law: Law):
-    """(matrix or None, names) from a fit file's ``covariance``: shapes checked, and the
-    matrix a covariance (variances >= 0, correlations within [-1, 1])."""
+def _covariance(path, raw: dict, law: Law, stderr: dict):
+    """(matrix or None, names) from a fit file's ``covariance``, shapes checked. A
+    variance below 0 is refused where ``stderr`` gives the parameter a standard error;
+    where that is unknown (null) it is what a degenerate fit writes, and is kept."""
     cov = _get(path, raw, "covariance", dict, {})
     names = _get(path, cov, "names", list, [])
     unknown = [n for n in names if n not in law.param_names]
@@ -120,14 +121,10 @@ def _covariance(path, raw: dict, law: Law):
                          f"covariance names; it must be {len(names)} x {len(names)}; {_REFIT}")
     if not np.all(np.isfinite(matrix)):
         raise InputError(f"{path}: the covariance matrix holds a non-finite number; {_REFIT}")
-    variance = np.diag(matrix)
-    if np.any(variance < 0):
-        name = names[int(np.argmax(variance < 0))]
-        raise InputError(f"{path}: the covariance matrix gives {name} a negative variance; "
-                         f"{_REFIT}")
-    if np.any(np.abs(matrix) > (1 + 1e-6) * np.sqrt(np.outer(variance, variance))):
-        raise InputError(f"{path}: the covariance matrix holds a correlation outside "
-                         f"[-1, 1]; {_REFIT}")
+    negative = [n for n, v in zip(names, np.diag(matrix)) if v < 0 and stderr[n] >= 0]
+    if negative:
+        raise InputError(f"{path}: the covariance matrix gives {negative[0]} a negative "
+                         f"variance, but its stderr is {stderr[negative[0]]:g}; {_REFIT}")
     return matrix, names
 
 
@@ -175,7 +172,8 @@ def load_fit(path) -> Fit:
         raise InputError(f"{path}: fit format version {_shown(version, 20)}, this "
                          f"lrsched reads version {VERSION}; refit with `lrsched fit-curve`")
     law = _law_from(path, LAWS[law], _get(path, raw, "options", dict, {}))
-    covariance, names = _covariance(path, raw, law)
+    stderr = _stderr(path, raw, law)
+    covariance, names = _covariance(path, raw, law, stderr)
     first_step = raw.get("first_step")
     if first_step is not None:
         _whole(path, "'first_step'", first_step)
@@ -186,7 +184,7 @@ def load_fit(path) -> Fit:
     return Fit(
         law=law,
         params=_params(path, raw, law),
-        stderr=_stderr(path, raw, law),
+        stderr=stderr,
         covariance=covariance,
         covariance_names=names,
         first_step=first_step,
