@@ -212,15 +212,82 @@ def cross_lr_section() -> str:
     per_lr, goals = cross_lr.table(results)
     seconds = "\n".join(f"- {law} ({which}): {r['seconds']:.1f} s" for (law, which), r
                          in results.items())
+    speed = cross_lr.timing(data)
     return (f"## Several peak LRs (issue 17)\n\n{cross_lr.__doc__.strip()}\n\n{per_lr}\n\n"
             f"### Targets (issue 17): measured (mean of the three left-out peak LRs) / "
-            f"target\n\n{goals}\n\nFit seconds (median over the four fits of each row, "
-            f"one core):\n{seconds}\n\n### Development: leave one peak LR out, training "
+            f"target\n\n{goals}\n\nSpeed (issue 17's targets; median of 3, one core):\n"
+            f"{speed}\n\nFit seconds (median over the four fits of each row, one core):\n"
+            f"{seconds}\n\n### Development: leave one peak LR out, training "
             f"curves only\n\nSigned relative error of the final loss of the left-out peak "
             f"LR's constant and cosine runs.\n\n{cross_lr_development()}\n\n{CROSS_NOTES}")
 
 
-CROSS_NOTES = """(notes follow the run)"""
+CROSS_NOTES = """### What the numbers say
+
+- **The targets are missed**, every one, by 1.5-3x (joint: final_e 0.0024 against
+  0.0015, gap error 0.41 against 0.15, regret 0.0034 against 0.0005) and by 3-15x at an
+  unseen peak LR. Reported as measured.
+- **Against the default law fitted across peak LRs as it is** (the blend), the cross-LR
+  law predicts the level of every run far better: final_e 0.0024 against 0.0113 jointly
+  (0.0028 against 0.027 at 5e-4, 0.0030 against 0.0055 at 2e-3, 0.0013 against 0.0018
+  at 3e-3) and 0.0098 against 0.023 at an unseen peak LR; the gaps between schedules
+  better too (gap error 0.41 against 0.57 jointly, 0.91 against 1.48 unseen). Its
+  regret is worse (0.0034 against 0.0022 jointly; at 2e-3 0.0039 against 0.0006), as is
+  its lr-regret (0.015 against 0.0076 unseen, all of it at 5e-4, 4x below the LRs it was
+  fitted to, where it picks a short cooldown): a better prediction of the level does not
+  yet rank near-equal cooldowns right.
+- **How far outside the fitted peak LRs it holds** (unseen rows, what `predict` and
+  `optimize` warn with): final losses off by 0.5% between the fitted LRs (2e-3 from 5e-4
+  and 3e-3), 1.4% at 1.5x above them (3e-3 from up to 2e-3) and 1.1% at 4x below (5e-4
+  from 2e-3 and up). Beyond 10x `predict` and `optimize` refuse.
+- **Which runs to make**: the constant and the cosine run at each of three peak LRs
+  (published set). Adding the cheapest 20% WSD branch per LR (practical set) helps at an
+  unseen LR below the others (5e-4: final_e 0.0106 -> 0.0054, gap error 1.84 -> 1.21,
+  lr-regret 0.032 -> 0.013) and little where the LR was fitted (joint final_e 0.0024 ->
+  0.0022, gap error 0.41 -> 0.39): it is the run to add when the LR you will choose lies
+  outside the ones you ran.
+- **At 3e-3 every law's regret is 0.0049**: among its 50,000-step runs all of them rank
+  a run other than the measured best (WSD 90%, 2.9292) first.
+- **One peak LR** (the per-LR table at the top): fitted to one LR's runs the cross-LR law
+  is the best law on mpl 100M and 400M (gap error 0.13 and 0.18, final_e 0.0018 and
+  0.0027, against 0.24 / 0.33 and 0.0026 / 0.0050 for the blend: the mpl training set
+  holds a step drop to another constant LR, information about the level the law uses)
+  and worse on the 124M runs (gap 0.82) and mpl 25M. The default for one peak LR stays
+  the blend; `auto` considers the cross-LR law only for curves at several peak LRs.
+
+### How the cross-LR law was chosen (training curves only)
+
+Every form was fitted to the training curves of two peak LRs and scored on the final
+loss of the third's constant and cosine runs (the development table above; RMS over
+six), beside the in-sample error of a joint fit of all six and a time split (fit the
+first 60% of all six, predict their ends). The forms, all fitted with the same procedure
+(Huber on log loss; scratch implementations with numeric Jacobians for the exploration):
+
+| form | LOLO RMS | time split RMS | in-sample PredE |
+|---|---|---|---|
+| the relaxation law as it is, fitted jointly (the best of the four) | 0.031 | - | 0.0076 |
+| relaxation law, progress in sum (eta/eta_ref)^p, p free | 0.0146 | 0.0147 | 0.0031 |
+| + a heavy-tailed kernel (6 relaxation times, weights ~ tau^-beta) | 0.0151 | 0.0147 | 0.0031 |
+| + a clock exponent r (C = sum eta^r) | 0.0154 | 0.0155 | 0.0031 |
+| two relaxation terms (own q and kappa each) | 0.0161 | 0.0076 | 0.0029 |
+| level log(1 + eta/eta_c), or saturating, for eta^q | 0.0155-0.0179 | 0.019 | 0.0033-0.0039 |
+| + an offset in the peak LR (log or linear) | 0.0153 / 0.0177 | 0.014-0.017 | 0.0029-0.0031 |
+| alpha depending on the peak LR (alpha * peak^s) | 0.0137 | 0.0059 | 0.0024 |
+| L0, A, B per peak LR, shared alpha, p, q, kappa (interpolated in log LR) | 0.115 | - | 0.00096 |
+| **excess relaxing to eta^q, a mixture of relaxation times (chosen)** | 0.0140 | 0.0056 | 0.0031 |
+
+(The laws as they are, jointly: LOLO 0.035 momentum, 0.039 multi-power, 0.032 blend. The
+chosen form scores 0.0153 on LOLO as shipped.) The chosen form fits the time split best
+by far (0.0056 against 0.0147 for one relaxation time): a non-negative mixture of
+relaxation times, solved as linear weights, is what lets the end of a cosine follow from
+its start; the per-LR amplitudes fit best in-sample but cannot predict an LR they did
+not see; the peak-LR-dependent exponent scored close on LOLO but has no reading for a
+schedule whose LR rises again, and was not taken. As shipped the relaxation times are 0
+(at once), 30, 1,000 and 30,000 steps at the reference LR (the largest fitted peak LR;
+the exploration used 3-30,000 at 1e-3), with fewer starting points, for speed. The test
+scores above were computed after these choices; two of them (the cross-LR protocols of
+the published set, for this law and the blend) were printed once while wiring up the
+benchmark, and nothing was changed after."""
 
 
 NOTES = """## What the numbers say

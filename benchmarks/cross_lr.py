@@ -15,13 +15,15 @@ the shortest run length it has). Protocols, leaving one peak LR out of the three
 
 from __future__ import annotations
 
+import statistics
 import time
 import warnings
 
 import numpy as np
 from public_curves import ALL_PEAKS, schaipp
 
-from lrsched.laws import LAWS, curve_metrics
+from lrsched.choosing import sweep
+from lrsched.laws import LAWS, CrossLRLaw, curve_metrics
 
 BRANCH = "wsd_linear_0.2_T"  # the practical set's extra run: this, at the LR's shortest T
 TARGETS = {  # issue 17: (final_e, gap error, regret, lr-regret); None: no target
@@ -112,6 +114,26 @@ def evaluate(law_name: str, data: dict, which: str) -> dict:
             }
     out["seconds"] = float(np.median(seconds))
     return out
+
+
+def timing(data: dict, repeats: int = 3) -> str:
+    """Median seconds (one core) of the joint fit of the three peak LRs' training curves,
+    and of ``sweep`` over 10 peak LRs x the WSD family for a 25,000-step run."""
+    train = [c for d in data.values() for c in d[0]]
+    fits, sweeps = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(repeats):
+            clock = time.perf_counter()
+            fit = CrossLRLaw().fit(train)
+            fits.append(time.perf_counter() - clock)
+            clock = time.perf_counter()
+            sweep(fit, 25_000, np.geomspace(5e-4, 3e-3, 10), "wsd")
+            sweeps.append(time.perf_counter() - clock)
+    return (f"- joint fit of the three peak LRs' training curves (6 curves): "
+            f"{statistics.median(fits):.1f} s (target <= 5 s)\n"
+            f"- `sweep` over 10 peak LRs x the WSD family, 25,000 steps: "
+            f"{statistics.median(sweeps):.1f} s (target <= 10 s)")
 
 
 def summary(part: dict) -> dict:

@@ -146,17 +146,16 @@ def forecast(steps, losses, lrs, now: int | None = None, *, law=None, base=None,
     check_run_length(now + length)
     fitted = fit_run(curve, law, base, STARTS)
     cooled = cooldown_lrs(lrs[:now], constant(), now, length, shape, final)
-    cooldown = Cooldown(now, length, final_loss(fitted, cooled), final_interval(fitted, cooled))
-    result = Forecast(now, final_loss(fitted, lrs), final_interval(fitted, lrs), cooldown,
-                      fitted, curve, lrs, cooled)
-    values = (result.final_loss, *result.interval, cooldown.loss, *cooldown.interval)
-    if not all(math.isfinite(v) and v > 0 for v in values):
-        low, high = result.interval
-        raise InputError(f"the fit to the run's {curve.steps.size} points predicts a final "
-                         f"loss of {result.final_loss:.4g} in [{low:.4g}, {high:.4g}]: the "
-                         "run's loss does not determine the law yet; forecast later, or give "
-                         "a fit of other runs (base=)")
-    return result
+    try:
+        cooldown = Cooldown(now, length, final_loss(fitted, cooled),
+                            final_interval(fitted, cooled))
+        return Forecast(now, final_loss(fitted, lrs), final_interval(fitted, lrs), cooldown,
+                        fitted, curve, lrs, cooled)
+    except InputError as exc:  # a loss or a bound that no run has (choosing.prediction)
+        raise InputError(f"the fit to the run's {curve.steps.size} points gives no forecast "
+                         f"({str(exc).partition(',')[0]}): the run's loss does not determine "
+                         "the law yet; forecast later, or give a fit of other runs "
+                         "(base=)") from None
 
 
 def _options(*, law, base, cooldown_steps, shape, final):

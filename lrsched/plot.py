@@ -144,7 +144,9 @@ def lr_sweep_figure(curves: dict, fitted: tuple[float, float], total_steps: int,
     ax.set_xscale("log")
     ax.set(xlabel="peak LR", ylabel=f"predicted final loss at step {total_steps:,}",
            title=f"LR sweep predicted by the {law_name} law (80% intervals; * best)")
-    ax.legend(fontsize=8)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 0.3 * (high - low))  # room for the legend
+    ax.legend(fontsize=7, ncol=2, loc="upper center")
     return fig
 
 

@@ -90,8 +90,8 @@ def test_a_forecast_the_run_does_not_determine_is_no_result():
     (-16459, 16467) as a result."""
     steps, losses, lrs, _ = logged(lrsched.cosine(total_steps=TOTAL, warmup=WARMUP), 400,
                                    noise=0.05)
-    with pytest.raises(InputError, match=r"predicts a final loss of .* in \[-.*the run's loss "
-                                         "does not determine the law yet"):
+    with pytest.raises(InputError, match=r"gives no forecast \(the momentum law gives a .*of "
+                                         r"-.*the run's loss does not determine the law yet"):
         forecast(steps, np.abs(losses) + 0.01, lrs)
 
 

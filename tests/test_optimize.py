@@ -139,8 +139,10 @@ def test_bad_questions_are_one_line_errors():
     drop = Fit(InstantDropLaw(), {"L0": 3.0, "A": 0.5, "alpha": 0.5, "B": 300.0}, {})
     with pytest.raises(InputError, match="final_loss"):
         optimize(drop, STEPS, PEAK)
-    with pytest.warns(UserWarning, match="are these LR multipliers"):
+    with pytest.raises(InputError, match="are these LR multipliers"):
         optimize(fit, STEPS, 1.0, "cosine", warmup=WARMUP)  # a multiplier, not an LR
+    with pytest.raises(InputError, match="no law is trusted that far"):
+        optimize(fit, STEPS, 1e-5, "cosine", warmup=WARMUP)  # 30x below the fitted LR
 
 
 @pytest.fixture
@@ -186,9 +188,11 @@ def test_cli_wrong_law_file_is_one_line(tmp_path, capsys):
 
 
 def test_cli_warns_of_a_peak_lr_far_outside_the_fit(fit_file, capsys):
-    assert main(["optimize", str(fit_file), "--steps", "600", "--peak-lr", "3e-3"]) == 0
+    assert main(["optimize", str(fit_file), "--steps", "600", "--peak-lr", "2e-3"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("lrsched optimize: warning: peak LR 0.003 is outside the fitted peak LRs")
+    assert err.startswith("lrsched optimize: warning: peak LR 0.002 is outside the fitted peak LRs")
+    assert main(["optimize", str(fit_file), "--steps", "600", "--peak-lr", "1e3"]) == 2
+    assert "no law is trusted that far" in capsys.readouterr().err  # not a loss of -118
 
 
 def test_choosing_is_called_as_functions_of_a_fit():

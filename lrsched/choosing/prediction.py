@@ -22,15 +22,28 @@ def law_of(fit):
 
 
 def final_loss(fit, lrs: np.ndarray, grad: bool = False):
-    """The predicted loss at the last step of ``lrs`` (and, with ``grad``, d loss / d lrs)."""
-    return law_of(fit).final_loss(fit.params, lrs, grad=grad)
+    """The predicted loss at the last step of ``lrs`` (and, with ``grad``, d loss / d lrs);
+    a loss that is not finite and > 0 is an InputError, never a result."""
+    out = law_of(fit).final_loss(fit.params, lrs, grad=grad)
+    _possible(fit, out[0] if grad else out, "final loss")
+    return out
 
 
 def final_interval(fit, lrs: np.ndarray) -> tuple[float, float]:
-    """The calibrated 80% interval of the predicted final loss (``Fit.interval``)."""
+    """The calibrated 80% interval of the predicted final loss (``Fit.interval``); bounds
+    that are not finite and > 0 are an InputError."""
     lrs = as_lrs(lrs)
     low, high = fit.interval(lrs, steps=[lrs.size - 1], level=LEVEL)
+    _possible(fit, low[0], "lower bound of the final loss")
+    _possible(fit, high[0], "upper bound of the final loss")
     return float(low[0]), float(high[0])
+
+
+def _possible(fit, loss: float, what: str) -> None:
+    if not (np.isfinite(loss) and loss > 0):
+        raise InputError(f"the {fit.law.name} law gives a {what} of {loss:.4g}, which no run "
+                         "has: the question is outside what the fit can answer (a peak LR "
+                         "or run length far from the fitted ones?)")
 
 
 def fitted_start(fit) -> int:

@@ -24,10 +24,13 @@ def default_law(curves) -> Law:
 def fit_auto(curves, first_step: int | None = None, starts: int = 3) -> Fit:
     """The law of ``LAWS`` (default options) whose fits predict held-out training data
     best (``fitting.select``: leave one curve out, or with two curves the time split),
-    fitted to every curve."""
+    fitted to every curve. The cross-LR law is a candidate for curves at several peak
+    LRs only (at one, it is a slower relaxation law)."""
     curves = distinct(curves)
     clock = time.perf_counter()
-    candidates = {name: cls() for name, cls in LAWS.items()}
+    several = len(peak_lrs(curves)) > 1
+    candidates = {name: cls() for name, cls in LAWS.items()
+                  if several or cls is not CrossLRLaw}
     chosen = candidates[select(candidates, curves, first_step, fallback="split")]
     fitted = fit(chosen, curves, first_step, starts)
     fitted.seconds = time.perf_counter() - clock

@@ -23,6 +23,7 @@ VERSION = 2  # of the saved-fit format (``Fit.save``); bump on incompatible chan
 LEVEL = 0.8  # the default coverage of ``Fit.interval``
 LR_RANGE = 1.5  # a predicted peak LR more than this factor outside the fitted ones: a warning
 STEP_RANGE = 4.0  # a run more than this many times the longest fitted one: a warning
+LR_REFUSED = 10.0  # a peak LR further than this factor from the fitted ones: refused
 # How far a fit across peak LRs extrapolates, as measured (decisions.md, "Several peak LRs")
 EXTRAPOLATED = ("on the 124M runs its final losses were off by 1.4% 1.5x above the fitted "
                 "peak LRs and 1.1% 4x below them, against 0.5% between them")
@@ -58,8 +59,22 @@ class Fit:
     calibration: float | None = None  # relative error of a new schedule's final loss
 
     def predict(self, lrs, steps=None) -> np.ndarray:
-        """Predicted loss at ``steps`` (default: every step) for per-step LRs ``lrs``.
-        A prediction that is not a finite, positive loss is an InputError."""
+        """Predicted loss at ``steps`` for per-step LRs ``lrs``; by default at every step,
+        NaN before the first step the law models (the warmup: ``first_step``, else the
+        step after the LRs' warmup end). Asking for a step before any LR was applied, or
+        a prediction that is not a finite, positive loss, is an InputError."""
+        lrs = as_lrs(lrs)
+        if steps is None:
+            start = first_used_step(lrs) if self.first_step is None else self.first_step
+            loss = np.full(lrs.size, np.nan)
+            loss[start:] = self.predict(lrs, np.arange(start, lrs.size))
+            return loss
+        steps = as_steps(steps, lrs.size)
+        untrained = steps[np.cumsum(lrs)[steps] == 0]
+        if untrained.size:
+            raise InputError(f"step {untrained[0]} comes before any LR was applied (the LRs "
+                             f"are 0 up to it), where no law predicts; ask for steps from "
+                             f"{int(np.argmax(lrs > 0))} on")
         loss = self.law.predict(self.params, lrs, steps)
         if not np.all(np.isfinite(loss) & (loss > 0)):
             raise InputError(f"the {self.law.name} law predicts a non-finite or non-positive "
@@ -134,17 +149,24 @@ class Fit:
 
     def check_run(self, peak_lr: float, steps: int) -> list[str]:
         """Warnings about predicting a ``steps``-step run at ``peak_lr``: peak LRs outside
-        the fitted ones (or multipliers given instead of LRs), runs far longer than the
-        fitted ones."""
+        the fitted ones, runs far longer than the fitted ones; a peak LR more than
+        ``LR_REFUSED`` times outside them (multipliers given for LRs, say) is an
+        InputError."""
         peaks = [d["lr"][1] for d in self.data if "lr" in d]
         lengths = [d["steps"][1] for d in self.data if "steps" in d]
         out = []
         if peaks:
             low, high = min(peaks), max(peaks)
-            if peak_lr > 100 * high:
-                out.append(f"peak LR {peak_lr:g} is {peak_lr / high:.0f}x the fitted peak LR "
-                           f"{high:g}: are these LR multipliers? give absolute LRs (--peak-lr)")
-            elif high > low * (1 + SAME_PEAK) and not low <= peak_lr <= high:
+            far = max(peak_lr / high, low / peak_lr)
+            if far > LR_REFUSED:
+                side = "above" if peak_lr > high else "below"
+                hint = (" (are these LR multipliers? give absolute LRs)" if peak_lr > 100 * high
+                        else "")
+                raise InputError(f"peak LR {peak_lr:g} is {far:.0f}x {side} the fitted peak LRs "
+                                 f"[{low:g}, {high:g}]{hint}: no law is trusted that far "
+                                 f"(measured: {EXTRAPOLATED}); fit runs at peak LRs nearer "
+                                 f"{peak_lr:g}")
+            if high > low * (1 + SAME_PEAK) and not low <= peak_lr <= high:
                 out.append(f"peak LR {peak_lr:g} is outside the fitted peak LRs "
                            f"[{low:g}, {high:g}]; the law extrapolates: {EXTRAPOLATED}")
             elif not low / LR_RANGE <= peak_lr <= high * LR_RANGE:
