@@ -15,7 +15,7 @@ import torch
 
 import benchmarks.harness_sweep.runner as runner
 import lrsched
-from benchmarks.lr_sweep import __main__ as lr_sweep
+from benchmarks.lr_sweep import gpu
 from lrsched.cli import main
 from lrsched.errors import InputError
 from lrsched.range_test import RangeTest, lr_range_test
@@ -217,33 +217,35 @@ def test_cli_lr_find_bad_input_exits_2_with_one_line(tmp_path, capsys, args, mes
     assert not (tmp_path / "f" / "lr_find.csv").exists()
 
 
-def test_the_sweep_on_the_micro_preset_and_its_rerun_trains_nothing(tmp_path, monkeypatch):
-    monkeypatch.setitem(lr_sweep.RANGE_TEST, "steps", 40)
+def test_the_gpu_sweep_on_the_micro_preset_and_its_rerun_trains_nothing(tmp_path, monkeypatch):
+    """benchmarks/lr_sweep/gpu.py's code path end to end on a CPU: the range test, the
+    pilots, the law's fit and choice, the three ways and the test runs, the report."""
     out = tmp_path / "lr_sweep"
-    argv = ["--preset", "micro", "--out", str(out), "--steps", "4", "--lrs", "2", "--seeds",
-            "0", "--set", "eval_windows=2", "--set", "eval_every=4", "--figure",
-            str(tmp_path / "range.png")]
-    assert lr_sweep.main(argv) == 0
-    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
-    assert len(folders) == 3  # the grid's two ends and the suggestion, where (a) trains
-    low, high = sorted(folders, key=float)[::2]
-    assert sorted(p.name for p in (out / low / "train").iterdir()) == [
-        "cos0_T4_s0.csv", "stable_T4_s0.csv"]
-    assert len(list((out / high / "test").iterdir())) == 8  # 4 schedules x 2 lengths
-    with open(out / high / "train" / "stable_T4_s0.csv", newline="") as f:
+    argv = ["--preset", "micro", "--out", str(out)]
+    assert gpu.main(argv) == 0
+    folders = sorted((p.name for p in out.iterdir() if p.is_dir()), key=float)
+    assert len(folders) == 3  # the grid: the suggestion x 0.1, x 1, x 10
+    assert sorted(p.name for p in (out / folders[0] / "train").iterdir()) == [
+        "cos0_T16_s0.csv", "stable_T16_s0.csv"]
+    assert len(list((out / folders[-1] / "test").iterdir())) == 8  # 4 schedules x 2 lengths
+    with open(out / folders[-1] / "train" / "stable_T16_s0.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["step", "lr", "loss"] and len(rows) == 4
-    assert [r["loss"] != "" for r in rows] == [False, False, False, True]
-    assert float(rows[-1]["lr"]) == pytest.approx(float(high))  # absolute, at its peak
-    assert (tmp_path / "range.png").is_file()
+    assert list(rows[0]) == ["step", "lr", "loss"] and len(rows) == 16
+    assert float(rows[-1]["lr"]) == pytest.approx(float(folders[-1]))  # absolute, at its peak
+    assert (tmp_path / "lr_sweep_runs" / "range_test.png").is_file()
     report = (tmp_path / "lr_sweep.md").read_text()
-    for row in ("| (a) range test (steepest) |", "| (b) best pilot |", "| (c) cross-LR law"):
-        assert row in report
-    assert "| test | cos10_T8_s0.csv | 8 |" in (out / "README.md").read_text()
+    law_row = next(r for r in report.splitlines() if r.startswith("| (c) cross-LR law"))
+    assert "| (a) range test (steepest) |" in report and "| (b) best pilot |" in report
+    assert "| gap error |" in report and "| lr-regret |" in report
+    assert "Against issue 19's targets" in report
+    trained = sorted(p.name for p in (tmp_path / "lr_sweep_runs").glob("*-law_*"))
+    if "no answer" not in law_row:  # the law's choice, trained through the same runner
+        assert law_row.split(" | ")[2] in trained[0] and trained[0].endswith("_T32_s0")
+    assert "| test | cos10_T32_s0.csv | 32 |" in (out / "README.md").read_text()
 
     def no_training(*args):
         raise AssertionError("a rerun trained a run")
 
     monkeypatch.setattr(runner, "_train", no_training)
-    assert lr_sweep.main(argv) == 0
-    assert (tmp_path / "lr_sweep.md").read_text() == report  # the range test reused too
+    assert gpu.main(argv) == 0
+    assert (tmp_path / "lr_sweep.md").read_text() == report  # the law's choice reused too

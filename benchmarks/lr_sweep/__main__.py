@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from benchmarks.harness_sweep.runner import Runner
-from benchmarks.lr_sweep import report, sweep
+from benchmarks.lr_sweep import law, report, sweep
 from lrsched.cli.harness import range_test as harness_range_test
 from lrsched.files import atomic_path
 from lrsched.harness.presets import parse_overrides, preset
@@ -91,26 +91,34 @@ def build(args) -> None:
     def train(runs):
         runner.train({run.folder: run.config(base, n) for run in runs})
 
+    def write(runs):
+        for run in runs:
+            sweep.write_curve(runs_dir / run.folder, out / run.csv)
+
     found = range_test(base, runs_dir / "range_test.json",
                        [runs_dir / "range_test.png", *([args.figure] if args.figure else [])])
     suggestion = sweep.significant(found["suggestions"]["steepest"])
     lrs = sweep.grid(suggestion, args.lrs)
     pilots, tests = sweep.pilots(lrs, n), sweep.tests(lrs, n, seeds)
     train(pilots)
-    ways = sweep.choices(suggestion, sweep.best_pilot(runner.results, pilots), n, seeds)
+    write(pilots)
+    law_fit = law.fit(law.read(out, pilots).values())
+    choice, refused = law.choose(law_fit, 2 * n)
+    ways = sweep.choices(suggestion, sweep.best_pilot(runner.results, pilots), choice, n,
+                         seeds)
     for runs in ways.values():  # the choices first, then the rest of the test runs
         train(runs)
     train(tests)
-    everything = list(dict.fromkeys(pilots + tests + [r for v in ways.values() for r in v]))
-    for run in everything:
-        sweep.write_curve(runs_dir / run.folder, out / run.csv)
-    table = sweep.finals(runner.results, everything)
+    write(tests)
+    by_law = {"fit": law_fit, "choice": choice, "refused": refused,
+              **law.scores(law_fit, law.read(out, tests))}
+    table = sweep.finals(runner.results, pilots + tests)
     compared = {label: sweep.finals(runner.results, runs) for label, runs in ways.items()}
     with atomic_path(out / "README.md") as tmp:
-        tmp.write_text(report.dataset_readme(base, n, lrs, seeds, everything, runner.results,
-                                             command(args)))
+        tmp.write_text(report.dataset_readme(base, n, lrs, seeds, pilots + tests,
+                                             runner.results, command(args)))
     with atomic_path(out.parent / f"{out.name}.md") as tmp:
-        tmp.write_text(report.report(base, n, lrs, seeds, found, table, compared,
+        tmp.write_text(report.report(base, n, lrs, seeds, found, table, compared, by_law,
                                      runner.results, command(args)))
     print(f"wrote {out.parent / f'{out.name}.md'} and the curves in {out}")
 

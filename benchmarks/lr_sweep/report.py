@@ -7,16 +7,24 @@ import math
 import numpy as np
 
 from benchmarks.harness_sweep.analysis import final, verdict
-from benchmarks.lr_sweep.sweep import FRACTIONS, WARMUP, spread
+from benchmarks.lr_sweep.law import FAMILIES, GRID
+from benchmarks.lr_sweep.sweep import FRACTIONS, LAW, WARMUP, spread
 
-# verdict() on (b) minus (a), in words
-OUTCOME = {"holds": "(b) is lower, beyond the seed spread",
-           "within noise": "a tie, within the seed spread",
-           "does not reproduce": "(a) is lower, beyond the seed spread"}
+TARGETS = {"gap error": 0.3, "lr-regret": 0.01}  # issue 19, on the test runs
 
 
 def _loss(value: float) -> str:
     return "diverged" if not math.isfinite(value) else f"{value:.4f}"
+
+
+def _versus(claim: str, reference: str, diff: float, noise: float) -> str:
+    """``diff`` (claim minus reference, mean final val losses) judged by the seed spread."""
+    if math.isnan(noise):
+        return f"{claim} minus {reference}: {diff:+.4f}; one seed, no spread to judge it by"
+    words = {"holds": f"{claim} is lower, beyond the seed spread",
+             "within noise": "a tie, within the seed spread",
+             "does not reproduce": f"{reference} is lower, beyond the seed spread"}
+    return f"{claim} minus {reference}: {diff:+.4f}; {words[verdict(diff, noise)]}"
 
 
 def _setup(base, n: int, results: dict, command: str) -> str:
@@ -38,7 +46,9 @@ def _setup(base, n: int, results: dict, command: str) -> str:
 
 
 def report(base, n: int, lrs: list, seeds: list, found: dict, table: dict, compared: dict,
-           results: dict, command: str) -> str:
+           by_law: dict, results: dict, command: str) -> str:
+    """The report; ``by_law``: (c)'s fit, choice (a Candidate), refused {(peak LR,
+    family): why it gave no answer} and ``law.scores``."""
     s = found["suggestions"]
     noise = spread(table)
     lines = [
@@ -56,50 +66,121 @@ def report(base, n: int, lrs: list, seeds: list, found: dict, table: dict, compa
         f"{seeds[0]}; test runs (WSD with a linear cooldown over the last F of the run "
         f"`wsd_linear_F`, cosine to 10% `cos10`) at N and 2N on seeds "
         f"{', '.join(map(str, seeds))}. Spread: the range over seeds.\n",
-        "| peak LR | schedule | steps | " + " | ".join(f"seed {x}" for x in seeds)
-        + " | mean | spread |",
-        "|---|---|---|" + "---|" * len(seeds) + "---|---|",
+        _header("peak LR | schedule | steps", seeds),
     ]
     for (lr, kind, steps), values in sorted(table.items(), key=lambda kv: (kv[0][2], kv[0][0],
                                                                           kv[0][1])):
-        cells = [_loss(v) for v in values] + [""] * (len(seeds) - len(values))
-        lines.append(f"| {lr:g} | {kind} | {steps} | " + " | ".join(cells)
-                     + f" | {_loss(float(np.mean(values)))} | "
-                     + (f"{np.ptp(values):.4f} |" if len(values) > 1 else "- |"))
+        lines.append(_row(f"{lr:g} | {kind} | {steps}", values, len(seeds)))
+    at_2n = [key for key in table if key[2] == 2 * n]
+    best_cosine = min((k for k in at_2n if k[1] == "cos10"), key=lambda k: np.mean(table[k]))
+    best_run = min(at_2n, key=lambda k: np.mean(table[k]))
     lines += [f"\nSeed spread (mean range over seeds of the finished test runs): "
               f"{noise:.4f}.\n",
               f"## Who picks the better peak LR at 2N = {2 * n} steps\n",
-              "Each way's peak LR, trained with cosine to 10% to the full budget on every "
-              "seed.\n",
-              "| way | peak LR | schedule | " + " | ".join(f"seed {x}" for x in seeds)
-              + " | mean | spread |",
-              "|---|---|---|" + "---|" * len(seeds) + "---|---|"]
-    hindsight = min((key for key in table if key[1:] == ("cos10", 2 * n)),
-                    key=lambda key: np.mean(table[key]))
-    rows = {**compared, "(c) cross-LR law fitted on the pilots": None,
-            "hindsight: the grid's best cosine at 2N": {hindsight: table[hindsight]}}
+              "Each way's peak LR and schedule, trained to the full budget on every seed; "
+              "below them, the best of the grid's test runs at 2N, known only in "
+              "hindsight.\n",
+              _header("way | peak LR | schedule", seeds)]
+    rows = {**compared, "hindsight: the grid's best cosine": {best_cosine: table[best_cosine]},
+            "hindsight: the grid's best run": {best_run: table[best_run]}}
     for label, finals in rows.items():
-        if finals is None:  # (c): a row like the others once sweep.choices holds it
-            lines.append(f"| {label} | - | - | " + "- | " * len(seeds) + "- | - |")
+        if not finals:  # (c) when the law gave no answer
+            lines.append(f"| {label} | - | no answer | " + "- | " * len(seeds) + "- | - |")
             continue
         (lr, kind, _), values = next(iter(finals.items()))
-        lines.append(f"| {label} | {lr:g} | {kind} | " + " | ".join(map(_loss, values))
-                     + f" | {_loss(float(np.mean(values)))} | "
-                     + (f"{np.ptp(values):.4f} |" if len(values) > 1 else "- |"))
-    (a, ((lr_a, *_), finals_a)), (b, ((lr_b, *_), finals_b)) = (
-        (label, next(iter(finals.items()))) for label, finals in list(compared.items())[:2])
-    diff = float(np.mean(finals_b) - np.mean(finals_a))
-    if lr_a == lr_b:
-        outcome = (f"\n{a[:3]} and {b[:3]} pick the same peak LR here (the range test's "
-                   "suggestion is the best pilot's LR): the same runs.")
-    else:
-        outcome = (f"\n{b[:3]} minus {a[:3]}: {diff:+.4f}; "
-                   + ("one seed, no spread to judge it by" if math.isnan(noise)
-                      else OUTCOME[verdict(diff, noise)]) + ".")
-    lines.append(outcome + f" In hindsight the grid's best peak LR for cosine at {2 * n} "
-                 f"steps is {hindsight[0]:g}. (c) is not measured yet: the cross-LR law (a "
-                 "joint fit across peak LRs) is being built in lrsched.laws.\n")
+        lines.append(_row(f"{label} | {lr:g} | {kind}", values, len(seeds)))
+    ways, target = _ways(compared, noise)
+    lines += [f"\n{ways} In hindsight the grid's best peak LR for cosine at {2 * n} steps is "
+              f"{best_cosine[0]:g}.\n",
+              _law(by_law, compared[LAW], best_run, lrs, target)]
     return "\n".join(lines)
+
+
+def _ways(compared: dict, noise: float) -> tuple[str, str]:
+    """The ways compared in words, and whether (c) met its target (at or below the
+    better of (a) and (b))."""
+    (a, (lr_a, finals_a)), (b, (lr_b, finals_b)) = (
+        (label[:3], next(iter(finals.items()))) for label, finals in list(compared.items())[:2])
+    if lr_a == lr_b:
+        text = (f"{a} and {b} pick the same peak LR here (the range test's suggestion is "
+                "the best pilot's LR): the same runs.")
+    else:
+        text = _versus(b, a, float(np.mean(finals_b) - np.mean(finals_a)), noise) + "."
+    if not compared[LAW]:
+        return text + " (c): the law gave no answer (below).", "no answer"
+    better, finals_better = min(((a, finals_a), (b, finals_b)), key=lambda w: np.mean(w[1]))
+    diff = float(np.mean(next(iter(compared[LAW].values()))) - np.mean(finals_better))
+    versus = _versus("(c)", better, diff, noise)
+    judged = ("not judged" if math.isnan(noise) else
+              "missed" if verdict(diff, noise) == "does not reproduce" else "met")
+    return f"{text} {versus}.", f"{judged} ({versus})"
+
+
+def _header(first: str, seeds: list) -> str:
+    return (f"| {first} | " + " | ".join(f"seed {x}" for x in seeds) + " | mean | spread |\n"
+            + "|---" * (first.count("|") + 1) + "|" + "---|" * len(seeds) + "---|---|")
+
+
+def _row(first: str, values: list, seeds: int) -> str:
+    """A table row: ``first``, the final val loss per seed, their mean and range."""
+    cells = [_loss(v) for v in values] + [""] * (seeds - len(values))
+    return (f"| {first} | " + " | ".join(cells) + f" | {_loss(float(np.mean(values)))} | "
+            + (f"{np.ptp(values):.4f} |" if len(values) > 1 else "- |"))
+
+
+def _law(by_law: dict, finals: dict, best_run: tuple, lrs: list, target: str) -> str:
+    """(c) in detail: the law's fit, choice and prediction (``finals``: its measured final
+    losses), its scores on the test runs, and issue 19's targets (``target``: (c)'s)."""
+    fit, choice, gap, regret = (by_law[k] for k in ("fit", "choice", "gap_error", "lr_regret"))
+    refused, note = by_law["refused"], ""
+    if refused:
+        (lr, family), why = next(iter(refused.items()))
+        note = (f" It gave no answer for {len(refused)} of the {GRID * len(FAMILIES)} "
+                f"(peak LR, family) pairs, at peak LRs "
+                f"{', '.join(f'{x:g}' for x in dict.fromkeys(x for x, _ in refused))} "
+                f"(the first, {lr:g} {family}: {why}).")
+    if choice is None:
+        chosen = " So it chose nothing."
+    else:
+        measured = float(np.mean(next(iter(finals.values()))))
+        chosen = (f" The best: `{choice.schedule.to_spec()}` at peak LR {choice.peak_lr:g}, "
+                  f"predicted final {choice.loss:.4f} (80% interval {choice.interval[0]:.4f}-"
+                  f"{choice.interval[1]:.4f}), measured {measured:.4f} (mean over seeds; "
+                  f"predicted minus measured {choice.loss - measured:+.4f}). The best "
+                  f"measured run of the grid at 2N ran at {best_run[0]:g} ({best_run[1]}): "
+                  f"the law's peak LR is {choice.peak_lr / best_run[0]:.2g}x that.")
+    gap_mean = float(np.mean(list(gap.values())))
+    lines = [
+        "## The cross-LR law on this data\n",
+        f"(c): `lrsched.CrossLRLaw` fitted jointly on the {2 * len(lrs)} pilots"
+        + (f" (the fit warns: {'; '.join(fit.warnings)})" if fit.warnings else "") + ", "
+        f"then asked (`lrsched.optimize`, as `lrsched.sweep` does) at {GRID} log-spaced peak "
+        f"LRs from {lrs[0]:g} to {lrs[-1]:g} (3 significant digits) for the best schedule "
+        f"of each family of {', '.join(FAMILIES)}.{note}{chosen}\n",
+        "The law fitted on the pilots, scored on the test runs with benchmarks/cross_lr.py's "
+        "measures (`decisions`, `lr_regret`), the seeds ranked apart: gap error (sum over "
+        "pairs of runs of one length at one peak LR of |predicted gap - measured gap|, over "
+        "the sum of |measured gap|) per peak LR, and lr-regret (per run length, over every "
+        "peak LR's runs: the measured final loss of the run predicted best minus the best "
+        "measured; mean over the seeds). Mean final-loss error over the test runs: "
+        f"{by_law['final_e']:.2%}.\n",
+        "| peak LR | " + " | ".join(f"{lr:g}" for lr in gap) + " | mean |",
+        "|---|" + "---|" * len(gap) + "---|",
+        "| gap error | " + " | ".join(f"{g:.2f}" for g in gap.values())
+        + f" | {gap_mean:.2f} |\n",
+        "| run length | " + " | ".join(map(str, regret)) + " |",
+        "|---|" + "---|" * len(regret),
+        "| lr-regret | " + " | ".join(f"{r:.4f}" for r in regret.values()) + " |\n",
+        f"Against issue 19's targets: (c) at or below the better of (a) and (b): {target}; "
+        f"gap error {gap_mean:.2f}, {_met(gap_mean, TARGETS['gap error'])}; lr-regret "
+        + ", ".join(f"{r:.4f} at {t} steps" for t, r in regret.items())
+        + f", {_met(max(regret.values()), TARGETS['lr-regret'])}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _met(value: float, target: float) -> str:
+    return f"{'met' if value <= target else 'missed'} (<= {target:g})"
 
 
 def dataset_readme(base, n: int, lrs: list, seeds: list, runs: list, results: dict,

@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.harness_sweep.analysis import final
+from lrsched.choosing import Candidate
 from lrsched.files import atomic_path
 from lrsched.harness.presets import Config
+from lrsched.schedules import Schedule
 
 FRACTIONS = (0.2, 0.5, 0.8)  # WSD cooldowns, as fractions of the run
 WARMUP = 0.05  # of the pilots' steps, the same in every run
 PILOTS = ("stable", "cos0")
 TESTS = (*(f"wsd_linear_{f}" for f in FRACTIONS), "cos10")
+LAW = "(c) cross-LR law fitted on the pilots"  # the label of its way
 
 
 def significant(lr: float) -> float:
@@ -33,13 +36,14 @@ def grid(suggestion: float, count: int) -> list[float]:
 @dataclass(frozen=True)
 class Run:
     """One run of the sweep: its peak LR, dataset split, schedule kind (a name of
-    PILOTS or TESTS), steps and seed."""
+    PILOTS or TESTS, or another one with its schedule as a ``spec``), steps and seed."""
 
     lr: float
     split: str
     kind: str
     steps: int
     seed: int
+    spec: str = ""
 
     @property
     def name(self) -> str:
@@ -57,7 +61,9 @@ class Run:
 
     def config(self, base: Config, pilot_steps: int) -> Config:
         w, t = round(WARMUP * pilot_steps), self.steps
-        if self.kind == "stable":
+        if self.spec:
+            spec = self.spec
+        elif self.kind == "stable":
             spec = f"constant:warmup={w}"
         elif self.kind in ("cos0", "cos10"):
             spec = f"cosine:total_steps={t},warmup={w},final={0 if self.kind == 'cos0' else 0.1}"
@@ -76,13 +82,25 @@ def tests(lrs: list[float], n: int, seeds: list[int]) -> list[Run]:
             for s in seeds]
 
 
-def choices(suggestion: float, best_pilot: float, n: int, seeds: list[int]) -> dict:
-    """{label: the runs of a way to pick the peak LR}, each cosine to 10% at 2N steps.
-    (c) the cross-LR law's choice joins here as one more entry: its peak LR and schedule
-    kind, from the law fitted on the pilots (issue 19, part 3)."""
+def law_kind(schedule: Schedule) -> str:
+    """The run kind of a schedule the law chose: ``law_``, its family and the options of
+    its spec past the run's length and warmup (law_cosine_final=0.8654)."""
+    family, _, options = schedule.to_spec().partition(":")
+    kept = [o for o in options.split(",") if not o.startswith(("total_steps=", "warmup="))]
+    return "_".join(["law", family, *kept])
+
+
+def choices(suggestion: float, best_pilot: float, law: Candidate | None, n: int,
+            seeds: list[int]) -> dict:
+    """{label: the runs of a way to pick the peak LR}, at 2N steps on every seed: (a) and
+    (b) cosine to 10%, (c) the cross-LR law's choice (``law``: its peak LR and schedule
+    for 2N steps; None, no answer: no runs)."""
+    law_runs = [] if law is None else [Run(law.peak_lr, "test", law_kind(law.schedule),
+                                           2 * n, s, law.schedule.to_spec()) for s in seeds]
     return {"(a) range test (steepest)": [Run(suggestion, "test", "cos10", 2 * n, s)
                                           for s in seeds],
-            "(b) best pilot": [Run(best_pilot, "test", "cos10", 2 * n, s) for s in seeds]}
+            "(b) best pilot": [Run(best_pilot, "test", "cos10", 2 * n, s) for s in seeds],
+            LAW: law_runs}
 
 
 def write_curve(run_folder: Path, path: Path) -> None:
