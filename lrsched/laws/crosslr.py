@@ -55,7 +55,7 @@ def _log(x: np.ndarray) -> np.ndarray:
 
 
 class CrossLRLaw(Law):
-    """The cross-LR law (parameters L0, A, alpha, p, q and one weight b1..b6 per
+    """The cross-LR law (parameters L0, A, alpha, p, q and one weight b1..b4 per
     relaxation time of ``TAUS``; see the module). ``lr_ref``: the LR the others are
     relative to (default: the largest peak LR of the curves it is fitted to)."""
 
@@ -63,7 +63,8 @@ class CrossLRLaw(Law):
     heldout_error = 0.0102  # see Law.heldout_error (decisions.md, development tasks)
 
     def __init__(self, lr_ref: float | None = None):
-        if lr_ref is not None and not (isinstance(lr_ref, (int, float)) and lr_ref > 0):
+        if lr_ref is not None and not (isinstance(lr_ref, (int, float))
+                                       and 0 < lr_ref < float("inf")):
             raise InputError(f"lr_ref={lr_ref!r} must be an LR > 0 (or None: the largest "
                              "fitted peak LR)")
         self.lr_ref = None if lr_ref is None else float(lr_ref)
