@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lrsched
@@ -207,6 +207,8 @@ REL = {"L0": 2.5, "A": 0.8, "alpha": 0.4, "B": 3.0, "kappa": 0.01, "q": 0.7}
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(0.0, 2e-3), min_size=2, max_size=60), st.floats(1e-4, 1.0),
        st.floats(0.2, 1.5))
+@example(lrs=[0.001953125, 0.0, 0.001953125, 2.220446049250313e-16], kappa=1e-4,
+         q=0.201171875)
 def test_relaxation_sum_equals_the_direct_sum(lrs, kappa, q):
     lrs = np.array([1e-3, *lrs])
     p = {**REL, "kappa": kappa, "q": q}
@@ -216,7 +218,10 @@ def test_relaxation_sum_equals_the_direct_sum(lrs, kappa, q):
               for t in range(lrs.size)]
     law = RelaxationLaw()
     fast = law.decay(p, law.prepare(lrs, np.arange(lrs.size)))
-    np.testing.assert_allclose(fast, direct, rtol=1e-9, atol=1e-15)
+    # R telescopes: drops of up to ~0.3 cancel to values as small as 1e-9, so the error
+    # allowed is absolute, at rounding of the drops (found by hypothesis: 1.02e-15)
+    rounding = 1e-15 * lrs.size * np.abs(drops).max()
+    np.testing.assert_allclose(fast, direct, rtol=1e-9, atol=rounding)
 
 
 @settings(max_examples=20, deadline=None)
