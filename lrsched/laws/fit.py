@@ -128,11 +128,10 @@ class Fit:
         names; with curves at several peak LRs, also each length run at two or more of
         them, pooled (``peak_lr`` None: the choice of the peak LR and the schedule)."""
         by_peak = peak_lrs(curves)
+        peak_of = {id(c): peak for peak, runs in by_peak.items() for c in runs}
         groups = [(peak, g) for peak, runs in by_peak.items() for g in _by_length(runs)]
-        if len(by_peak) > 1:
-            groups += [(None, g) for g in _by_length(curves)
-                       if len({p for p, runs in by_peak.items() for c in g
-                               if any(c is r for r in runs)}) > 1]
+        groups += [(None, g) for g in _by_length(curves)
+                   if len({peak_of[id(c)] for c in g}) > 1]
         out = []
         for peak, group in groups:
             pred = [float(self.predict(c.lrs, c.steps[-1:])[0]) for c in group]
