@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+import lrsched
 from lrsched.curves import Curve
 from lrsched.errors import InputError
 from lrsched.laws import (
@@ -288,3 +289,23 @@ def test_a_law_that_cannot_describe_its_curves_is_no_fit():
     rising = Curve(steps, np.exp(steps / 300.0), lrs, "rising")  # 1.4 to 760: no loss curve
     with pytest.raises(FitError, match="misses its own training curves"):
         MomentumLaw().fit([rising])
+
+
+def test_a_fit_reads_paths_and_refuses_what_is_not_a_curve():
+    """Issue 20: ``law.fit(['a.csv'])`` raised an AttributeError traceback."""
+    path = "data/curves/schaipp124m/0.002/train/cos0_T25000.csv"
+    fit = MomentumLaw().fit([path, path.replace("cos0", "stable")], starts=1)
+    assert [d["name"] for d in fit.data] == [path, path.replace("cos0", "stable")]
+    with pytest.raises(InputError, match="a training curve is a Curve or the path of a curve "
+                                         "file, not int"):
+        MomentumLaw().fit([3])
+
+
+def test_losses_too_small_to_fit_are_one_line():
+    """Issue 20: losses near 1e-300 gave lmfit's raw "Parameter 'L0' has min == max"."""
+    lrs = 1e-3 * lrsched.cosine(total_steps=1000, warmup=50)(np.arange(1000))
+    steps = np.arange(60, 1000, 20)
+    curve = Curve(steps, 1e-300 * (2 + 1 / np.sqrt(steps)), lrs, "tiny")
+    with pytest.raises(InputError, match=r"the losses go down to 2.03e-300: the laws fit "
+                                         r"losses from 1e-12 up"):
+        MomentumLaw().fit([curve])

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 import time
 import warnings
 from typing import TYPE_CHECKING
@@ -38,7 +39,7 @@ import numpy as np
 from scipy.linalg import block_diag
 from scipy.optimize import lsq_linear
 
-from lrsched.curves import Curve
+from lrsched.curves import Curve, read_curve
 from lrsched.errors import InputError
 from lrsched.laws.fit import Fit, FitError, same_peaks
 from lrsched.lr_arrays import first_used_step
@@ -51,6 +52,7 @@ MAX_TRAIN_ERROR = 1.0  # a fit off its own curves by more (mean relative error) 
 LOO_STARTS = 1  # starting points of each fit inside ``select`` (the final fit: ``starts``)
 SPLIT = 0.6  # with two curves, ``select`` fits the first 60% of each and scores the rest
 _FLOOR = 1e-12  # a predicted loss below this counts as this in the log residual
+MIN_LOSS = 1e-12  # smaller losses leave lmfit no room to bound L0 (it needs min < max)
 
 
 def huber(r: np.ndarray, delta: float = HUBER_DELTA) -> float:
@@ -152,10 +154,17 @@ def _blend(blend: Law, fits: list[Fit], curves) -> Fit:
 
 
 def distinct(curves) -> list:
-    """The curves, refusing one given twice (its points would count double)."""
-    curves = list(curves)
+    """The curves (a path is read with ``read_curve``), refusing one given twice (its
+    points would count double) and anything that is not a curve."""
+    if isinstance(curves, (str, os.PathLike, Curve)):
+        curves = [curves]
+    curves = [read_curve(c) if isinstance(c, (str, os.PathLike)) else c for c in curves]
     if not curves:
         raise InputError("no training curves given")
+    for curve in curves:
+        if not isinstance(curve, Curve):
+            raise InputError(f"a training curve is a Curve or the path of a curve file, not "
+                             f"{type(curve).__name__} (lrsched.read_curve(path) reads one)")
     seen = {}
     for curve in curves:
         key = (curve.steps.tobytes(), curve.loss.tobytes(), curve.lrs.tobytes())
@@ -279,6 +288,9 @@ def _fit_once(law: Law, curves, first_step, starts: int, fixed: dict,
         names = ", ".join(c.name for c in curves)
         raise InputError(f"{names}: {y.size} loss points cannot determine {n_free} "
                          "parameters; give more points or more curves")
+    if y.min() < MIN_LOSS:
+        raise InputError(f"the losses go down to {y.min():.3g}: the laws fit losses from "
+                         f"{MIN_LOSS:g} up, in nats; is this column scaled or a log?")
     bounds = {p.name: (p.low, p.high) for p in law.params}
     bounds["L0"] = (0.0, float(y.min()))
     prior = {p.name: p.prior for p in law.params if p.prior and p.name not in fixed}
