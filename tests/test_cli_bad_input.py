@@ -30,6 +30,8 @@ ROWS = [
     # -- the command line itself
     ([], 2, "the following arguments are required: command"),
     (["nope"], 2, "invalid choice: 'nope'"),
+    (["preview", "cosine:total_steps=100", "--peak-lr", "1_0e-4"], 2,
+     "expected a finite number > 0, got '1_0e-4'"),  # Python's float() reads it as 1e-3
     # -- outputs never destroy inputs, and are checked before any work
     (["refine", "{d}/n.csv", "--kind", "adam", "--out", "{d}/n.csv"], 2,
      "{d}/n.csv is also an input"),

@@ -37,7 +37,7 @@ non_negative_int = whole_number(0, MAX_STEPS)
 
 def positive_float(text: str) -> float:
     try:
-        value = float(text)
+        value = math.nan if "_" in text else float(text)  # Python reads 1_0e-4 as 1e-3
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
