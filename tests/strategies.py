@@ -69,7 +69,7 @@ def closed_form(draw, families=tuple(CLOSED_FORM)):
                                  base_momentum=base, max_momentum=top, **kw)
     if kind == "cyclic":
         mode = draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))
-        cycling = {}
+        cycling = {"cycle_momentum": False}  # cycles by default, as torch's CyclicLR
         if draw(st.booleans()):
             base, top = draw(momenta)
             cycling = {"cycle_momentum": True, "base_momentum": base, "max_momentum": top}
