@@ -231,3 +231,23 @@ def test_auto_needs_a_fit_of_several_peak_lrs(tmp_path, capsys):
     assert main(["optimize", str(tmp_path / "one.json"), "--steps", "3000",
                  "--peak-lr", "auto"]) == 2
     assert "all ran at peak LR 0.001" in capsys.readouterr().err
+
+
+def test_a_sweep_leaves_out_the_peak_lrs_the_fit_cannot_answer_for(fitted):
+    fit = load_fit(fitted[0])
+    with pytest.warns(UserWarning, match=r"peak LR 0.1 left out: peak LR 0.1 is 50x above"):
+        table = lrsched.sweep(fit, 3000, [1e-3, 0.1], "cosine")
+    assert [c.peak_lr for c in table] == [1e-3]
+    with pytest.warns(UserWarning), pytest.raises(InputError, match="answers for none"):
+        lrsched.sweep(fit, 3000, [0.1, 1.0], "cosine")
+
+
+def test_peak_lrs_a_hundredfold_apart_are_a_sweep_not_multipliers():
+    """An LR sweep spans 100x (0.1x to 10x a range test's suggestion: 0.000376..0.0376,
+    one rounding above 100x in floats); 1000x is LRs mixed with multipliers."""
+    from lrsched.laws.fit import peak_lrs
+
+    low, high = (Curve(np.arange(20, 100, 10), np.linspace(4, 3, 8), run(lr, "constant", 100,
+                                                                          10), f"{lr:g}")
+                 for lr in (0.000376, 0.0376))
+    assert list(peak_lrs([low, high])) == pytest.approx([0.000376, 0.0376])

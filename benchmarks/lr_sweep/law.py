@@ -8,12 +8,10 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 
 import lrsched
-import lrsched.laws.fit
 from benchmarks.lr_sweep.sweep import Run, significant
 from lrsched.choosing import Candidate, fitted_peak_lrs
 from lrsched.errors import InputError
@@ -34,15 +32,8 @@ def read(out: Path, runs: list[Run]) -> dict[Run, lrsched.Curve]:
 
 
 def fit(curves) -> lrsched.Fit:
-    """The cross-LR law fitted jointly on ``curves``.
-
-    The grid spans its suggestion x 0.1 to x 10, exactly the 100-fold spread lrsched
-    allows between peak LRs (more: LRs mixed with multipliers), and 0.0376 is one
-    rounding above 100 x 0.000376 in floats: the limit is widened by that rounding
-    here, until lrsched's check allows for it."""
-    with mock.patch.object(lrsched.laws.fit, "MAX_SPREAD", lrsched.laws.fit.MAX_SPREAD
-                           * (1 + 1e-9)):
-        return lrsched.CrossLRLaw().fit(list(curves))
+    """The cross-LR law fitted jointly on ``curves``."""
+    return lrsched.CrossLRLaw().fit(list(curves))
 
 
 def choose(law_fit, steps: int) -> tuple[Candidate | None, dict]:

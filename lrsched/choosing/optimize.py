@@ -15,6 +15,7 @@ and an optimiser would exploit it by dropping to 0 at the last step.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -121,12 +122,23 @@ def sweep(fit, total_steps: int, peak_lrs, family: str = "wsd", warmup: int | No
           **options) -> list[Candidate]:
     """``optimize`` at each of ``peak_lrs``: the best schedule of ``family`` per peak LR,
     best first (the LR sweep users run by hand, predicted by a fit of a few runs; a fit
-    across peak LRs, the cross-LR law, is the one that knows how the LR moves the loss)."""
+    across peak LRs, the cross-LR law, is the one that knows how the LR moves the loss).
+    A peak LR the fit cannot answer for (too far from the fitted ones, or a loss or
+    bound no run has) is left out with a warning; none answered is an InputError."""
     peak_lrs = [float(lr) for lr in np.atleast_1d(peak_lrs)]
     if not peak_lrs:
         raise InputError("give one or more peak LRs to sweep")
-    return sorted((optimize(fit, total_steps, lr, family, warmup, **options) for lr in peak_lrs),
-                  key=lambda c: c.loss)
+    rows = []
+    for lr in peak_lrs:
+        try:
+            rows.append(optimize(fit, total_steps, lr, family, warmup, **options))
+        except InputError as exc:
+            warnings.warn(f"peak LR {lr:g} left out: {exc}", stacklevel=2)
+    if not rows:
+        raise InputError(f"the fit answers for none of the peak LRs {peak_lrs[0]:g}..."
+                         f"{peak_lrs[-1]:g} (see the warnings); ask about peak LRs nearer "
+                         "the fitted ones")
+    return sorted(rows, key=lambda c: c.loss)
 
 
 def fitted_peak_lrs(fit) -> tuple[float, float]:

@@ -29,7 +29,7 @@ EXTRAPOLATED = ("on the 124M runs its final losses were off by 1.4% 1.5x above t
                 "peak LRs and 1.1% 4x below them, against 0.5% between them")
 SAME_LENGTH = 0.01  # runs whose last loss points are this close (relatively) have one length
 SAME_PEAK = 0.01  # peak LRs this close (relatively) are one
-MAX_SPREAD = 100.0  # peak LRs further apart than this factor: LRs mixed with multipliers
+MAX_SPREAD = 1000.0  # peak LRs further apart than this: LRs mixed with multipliers (1.0)
 
 
 class FitError(RuntimeError):
@@ -232,7 +232,7 @@ def peak_lrs(curves) -> dict[float, list]:
                              f"({lrs[-1]:g}), so its peak LR is unknown; give runs past "
                              "their warmup")
     groups = same_peaks([float(c.lrs.max()) for c in curves])
-    if groups and max(groups) > MAX_SPREAD * min(groups):
+    if groups and max(groups) > MAX_SPREAD * (1 + SAME_PEAK) * min(groups):
         raise InputError(f"peak LRs {min(groups):g} and {max(groups):g} differ "
                          f"{max(groups) / min(groups):.0f}-fold: is one an LR multiplier "
                          "column? give every curve's absolute LRs (--schedule with --peak-lr)")
