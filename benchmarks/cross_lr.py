@@ -158,7 +158,7 @@ def table(results: dict) -> tuple[str, str]:
                 rows.append(f"| {law} | {which} | {protocol} | {float(peak):g} | "
                             f"{s['final_e']:.4f} | {s['gap_error']:.2f} | {s['regret']:.4f} | "
                             + ("-" if protocol == "joint" else f"{s['lr_regret']:.4f}") + " |")
-            means[(law, which, protocol)] = {k: float(np.nanmean([c[k] for c in cells]))
+            means[(law, which, protocol)] = {k: float(np.mean([c[k] for c in cells]))
                                              for k in cells[0]}
     goals = ["| law | protocol | training set | final_e | gap error | regret | lr-regret |",
              "|---|---|---|---|---|---|---|"]
