@@ -190,6 +190,7 @@ def test_optimize_chooses_the_peak_lr_and_the_schedule_together(fitted, capsys, 
 @pytest.mark.parametrize("peak, fragment", [
     ("2e-3:1e-3", "must run from low to high"),
     ("1e-3:2e-3:1", "expected a peak LR"),
+    ("1e-3:2e-3:1000000", "N from 2 to 100"),
     ("fast", "expected a peak LR"),
 ])
 def test_optimize_refuses_a_bad_peak_lr_set(fitted, capsys, peak, fragment):

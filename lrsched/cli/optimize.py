@@ -20,6 +20,7 @@ from lrsched.plot import lr_sweep_figure, optimize_figure, save_figure
 
 SHOWN = 60  # characters of a spec shown in the table
 POINTS = 10  # peak LRs of a range LO:HI (log-spaced), unless LO:HI:N says
+MAX_POINTS = 100  # the most peak LRs one call optimizes for
 SWEPT = ("wsd", "cosine", "linear")  # the families of the sweep picture
 
 
@@ -56,17 +57,19 @@ def _peak_lrs(text: str):
         if ":" in text:
             low, high, *n = text.split(":")
             count = int(n[0]) if n else POINTS
-            if len(n) > 1 or count < 2:
+            if len(n) > 1 or not 2 <= count <= MAX_POINTS:
                 raise ValueError
             values = np.geomspace(positive_float(low), positive_float(high), count)
         elif "," in text:
             values = [positive_float(v) for v in text.split(",")]
+            if len(values) > MAX_POINTS:
+                raise ValueError
         else:
             return positive_float(text)
     except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(
-            f"expected a peak LR (3e-4), a range LO:HI or LO:HI:N (N >= 2), a list A,B,C or "
-            f"auto; got {text!r}") from None
+            f"expected a peak LR (3e-4), a range LO:HI or LO:HI:N (N from 2 to {MAX_POINTS}), "
+            f"a list A,B,C or auto; got {text!r}") from None
     if len(values) > 1 and values[0] >= values[-1] and ":" in text:
         raise argparse.ArgumentTypeError(f"the range {text!r} must run from low to high")
     return sorted({float(f"{v:.4g}") for v in values})
