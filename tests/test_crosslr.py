@@ -224,6 +224,17 @@ def test_a_peak_lr_with_a_single_curve_is_a_warning():
         "one run; add a second run at that LR (constant or cosine)"]
 
 
+def test_optimize_repeats_what_makes_the_fit_hard_to_trust(tmp_path, capsys):
+    from lrsched.cli import main
+
+    fit = CrossLRLaw().fit(synthetic(peaks=(5e-4, 2e-3))[:3], starts=1)  # one curve at 2e-3
+    fit.save(tmp_path / "fit.json")
+    assert main(["optimize", str(tmp_path / "fit.json"), "--steps", "3000", "--peak-lr",
+                 "1e-3", "--family", "cosine"]) == 0
+    assert ("lrsched optimize: warning: the fit: peak LR 0.002 has a single curve"
+            in capsys.readouterr().err)
+
+
 def test_auto_needs_a_fit_of_several_peak_lrs(tmp_path, capsys):
     from lrsched.cli import main
 

@@ -78,6 +78,8 @@ def _peak_lrs(text: str):
 def run(args) -> int:
     check_outputs(inputs=[args.fit], files=[args.out], figures=[args.plot])
     fit = load_fit(args.fit)
+    for message in fit.warnings:  # what fit-curve said of the fit: a choice is as good as it
+        print(f"lrsched optimize: warning: the fit: {message}", file=sys.stderr)
     if args.peak_lr == "auto":
         low, high = fitted_peak_lrs(fit)
         if high <= low * 1.01:
