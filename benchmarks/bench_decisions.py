@@ -183,10 +183,9 @@ def main() -> None:
 CROSS_LAWS = ("cross-lr", "blend")  # the cross-LR law, and the default law fitted as it is
 
 
-def cross_lr_development() -> str:
+def cross_lr_development(data: dict) -> str:
     """Leave one peak LR out on the training curves alone (fit the other LRs' constant and
     cosine runs, predict this LR's): the protocol the cross-LR law was chosen on."""
-    data = cross_lr.runs()
     rows = ["| law | 5e-4: constant, cosine | 2e-3 | 3e-3 | RMS |", "|---|---|---|---|---|"]
     for law, make in LAWS_RUN.items():
         if make is None:  # auto
@@ -219,7 +218,7 @@ def cross_lr_section() -> str:
             f"{speed}\n\nFit seconds (median over the four fits of each row, one core):\n"
             f"{seconds}\n\n### Development: leave one peak LR out, training "
             f"curves only\n\nSigned relative error of the final loss of the left-out peak "
-            f"LR's constant and cosine runs.\n\n{cross_lr_development()}\n\n{CROSS_NOTES}")
+            f"LR's constant and cosine runs.\n\n{cross_lr_development(data)}\n\n{CROSS_NOTES}")
 
 
 CROSS_NOTES = """### What the numbers say

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
+from lrsched.cli import main
 from lrsched.curves import Curve
 from lrsched.errors import InputError
 from lrsched.laws import CrossLRLaw, load_fit
 from lrsched.laws.crosslr import TAUS
+from lrsched.laws.fit import peak_lrs
+from tests.test_cli_fit_curve import write_curve
 
 LAW = CrossLRLaw(lr_ref=2e-3)
 VALUES = {"L0": 2.5, "A": 4.0, "alpha": 0.5, "p": 0.4, "q": 0.35,
@@ -111,28 +118,15 @@ def test_an_unfitted_law_says_to_fit_it_first():
 
 
 # -- the command line, on curves the law made at three peak LRs --------------------------
-def write_curve(path, curve) -> str:
-    """A curve file: the LR of every step, the loss at the curve's steps."""
-    loss = dict(zip(curve.steps.tolist(), curve.loss.tolist()))
-    path.write_text("step,lr,loss\n" + "".join(f"{t},{lr!r},{loss.get(t, '')}\n"
-                                               for t, lr in enumerate(curve.lrs.tolist())))
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     """(fit file, the fit-curve output) of the law's own curves at 5e-4, 1e-3, 2e-3."""
-    from lrsched.cli import main
-
     folder = tmp_path_factory.mktemp("cross")
     files = [write_curve(folder / f"{c.name}.csv", c) for c in synthetic()]
     test = Curve(np.arange(150, 3000, 50), LAW.predict(VALUES, run(1e-3, "wsd"),
                                                        np.arange(150, 3000, 50)),
                  run(1e-3, "wsd"), "wsd")
     out = folder / "fit.json"
-    import contextlib
-    import io
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         code = main(["fit-curve", *files, "--test", write_curve(folder / "wsd.csv", test),
@@ -147,14 +141,12 @@ def test_fit_curve_fits_curves_at_several_peak_lrs_with_the_cross_lr_law(fitted)
     assert saved.law.name == "cross-lr" and saved.law.lr_ref == 2e-3
     assert "2,951 steps at peak LR 0.001:" in printed  # the decision table per peak LR
     assert "2,951 steps across peak LRs:" in printed  # and the choice among them
-    across = next(d for d in __import__("json").loads(out.read_text())["decisions"]
+    across = next(d for d in json.loads(out.read_text())["decisions"]
                   if d["peak_lr"] is None)
     assert len(across["curves"]) == 7 and across["regret"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_predict_warns_outside_the_fitted_peak_lrs_and_says_how_far_it_holds(fitted, capsys):
-    from lrsched.cli import main
-
     spec = ["--schedule", "cosine:total_steps=3000,warmup=100"]
     assert main(["predict", str(fitted[0]), *spec, "--peak-lr", "1.5e-3"]) == 0
     assert "warning" not in capsys.readouterr().err
@@ -165,15 +157,13 @@ def test_predict_warns_outside_the_fitted_peak_lrs_and_says_how_far_it_holds(fit
 
 
 def test_optimize_chooses_the_peak_lr_and_the_schedule_together(fitted, capsys, tmp_path):
-    from lrsched.cli import main
-
     png, best = tmp_path / "sweep.png", tmp_path / "best.json"
     assert main(["optimize", str(fitted[0]), "--steps", "3000", "--peak-lr", "auto",
                  "--plot", str(png), "--out", str(best)]) == 0
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.lstrip()[:1].isdigit()]
     assert len(rows) == 10  # auto: ten peak LRs over the fitted range, 5e-4 to 2e-3
-    result = __import__("json").loads(best.read_text())
+    result = json.loads(best.read_text())
     predicted = {c["peak_lr"]: c["final_loss"] for c in result["candidates"]}
     assert result["peak_lr"] == min(predicted, key=predicted.get)
     assert f"result: peak LR {result['peak_lr']:g} with" in printed
@@ -194,8 +184,6 @@ def test_optimize_chooses_the_peak_lr_and_the_schedule_together(fitted, capsys, 
     ("fast", "expected a peak LR"),
 ])
 def test_optimize_refuses_a_bad_peak_lr_set(fitted, capsys, peak, fragment):
-    from lrsched.cli import main
-
     with pytest.raises(SystemExit) as exit_:
         main(["optimize", str(fitted[0]), "--steps", "3000", "--peak-lr", peak])
     assert exit_.value.code == 2
@@ -203,8 +191,6 @@ def test_optimize_refuses_a_bad_peak_lr_set(fitted, capsys, peak, fragment):
 
 
 def test_fit_curve_refuses_runs_whose_peak_lr_is_unknown(tmp_path, capsys):
-    from lrsched.cli import main
-
     curves = synthetic(peaks=(5e-4, 2e-3))
     rising = Curve(np.arange(10, 90, 10), np.linspace(5, 4, 8), np.linspace(1e-5, 2e-4, 100),
                    "rising")
@@ -225,8 +211,6 @@ def test_a_peak_lr_with_a_single_curve_is_a_warning():
 
 
 def test_optimize_repeats_what_makes_the_fit_hard_to_trust(tmp_path, capsys):
-    from lrsched.cli import main
-
     fit = CrossLRLaw().fit(synthetic(peaks=(5e-4, 2e-3))[:3], starts=1)  # one curve at 2e-3
     fit.save(tmp_path / "fit.json")
     assert main(["optimize", str(tmp_path / "fit.json"), "--steps", "3000", "--peak-lr",
@@ -236,8 +220,6 @@ def test_optimize_repeats_what_makes_the_fit_hard_to_trust(tmp_path, capsys):
 
 
 def test_auto_needs_a_fit_of_several_peak_lrs(tmp_path, capsys):
-    from lrsched.cli import main
-
     fit = CrossLRLaw().fit(synthetic(peaks=(1e-3,)), starts=1)
     fit.save(tmp_path / "one.json")
     assert main(["optimize", str(tmp_path / "one.json"), "--steps", "3000",
@@ -257,8 +239,6 @@ def test_a_sweep_leaves_out_the_peak_lrs_the_fit_cannot_answer_for(fitted):
 def test_peak_lrs_a_hundredfold_apart_are_a_sweep_not_multipliers():
     """An LR sweep spans 100x (0.1x to 10x a range test's suggestion: 0.000376..0.0376,
     one rounding above 100x in floats); 1000x is LRs mixed with multipliers."""
-    from lrsched.laws.fit import peak_lrs
-
     low, high = (Curve(np.arange(20, 100, 10), np.linspace(4, 3, 8), run(lr, "constant", 100,
                                                                           10), f"{lr:g}")
                  for lr in (0.000376, 0.0376))

@@ -119,10 +119,11 @@ def _run_sweep(args, fit) -> int:
     family = args.family or "wsd"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = sweep(fit, args.steps, args.peak_lr, family, args.warmup)
-        curves = ({f: sorted(sweep(fit, args.steps, args.peak_lr, f, args.warmup),
-                             key=lambda c: c.peak_lr) for f in SWEPT}
-                  if args.plot else None)
+        swept = {f: sweep(fit, args.steps, args.peak_lr, f, args.warmup)
+                 for f in dict.fromkeys([family, *(SWEPT if args.plot else ())])}
+    table = swept[family]
+    curves = ({f: sorted(swept[f], key=lambda c: c.peak_lr) for f in SWEPT}
+              if args.plot else None)
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"lrsched optimize: warning: {message}", file=sys.stderr)
     best = table[0]

@@ -6,7 +6,7 @@ import argparse
 import math
 
 from lrsched.errors import InputError
-from lrsched.files import parse_json, read_text
+from lrsched.files import as_number, parse_json, read_text
 from lrsched.lr_arrays import MAX_STEPS
 from lrsched.schedules import Schedule, from_spec
 
@@ -36,11 +36,8 @@ non_negative_int = whole_number(0, MAX_STEPS)
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = math.nan if "_" in text else float(text)  # Python reads 1_0e-4 as 1e-3
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
+    value = as_number(text)  # not 1_0e-4, which Python reads as 1e-3
+    if value is None or not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 

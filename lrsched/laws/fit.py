@@ -64,11 +64,10 @@ class Fit:
         step after the LRs' warmup end). Asking for a step before any LR was applied, or
         a prediction that is not a finite, positive loss, is an InputError."""
         lrs = as_lrs(lrs)
-        if steps is None:
+        whole = steps is None
+        if whole:
             start = first_used_step(lrs) if self.first_step is None else self.first_step
-            loss = np.full(lrs.size, np.nan)
-            loss[start:] = self.predict(lrs, np.arange(start, lrs.size))
-            return loss
+            steps = np.arange(start, lrs.size)
         steps = as_steps(steps, lrs.size)
         untrained = steps[np.cumsum(lrs)[steps] == 0]
         if untrained.size:
@@ -80,6 +79,8 @@ class Fit:
             raise InputError(f"the {self.law.name} law predicts a non-finite or non-positive "
                              "loss for these LRs; check that they are absolute LRs in the "
                              "fitted range")
+        if whole:
+            loss = np.concatenate([np.full(lrs.size - steps.size, np.nan), loss])
         return loss
 
     def band(self, lrs, steps=None, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
