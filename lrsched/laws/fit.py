@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from scipy.stats import norm
 
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, json_ready
+from lrsched.laws import predictive
 from lrsched.laws.metrics import curve_metrics, decision_metrics
 from lrsched.lr_arrays import as_lrs, as_steps, first_used_step
 
@@ -36,6 +37,26 @@ class FitError(RuntimeError):
     """The fit did not converge; there are no parameters to report."""
 
 
+class Comparison(NamedTuple):
+    """``Fit.compare(a, b)``: the predicted difference of final losses (a - b), its
+    interval at ``level``, and ``p_lower``, the probability that a ends lower than b."""
+
+    difference: float
+    interval: tuple[float, float]
+    p_lower: float
+    level: float
+    same_length: bool
+
+    @classmethod
+    def of(cls, difference: float, variance: float, level: float, same_length: bool):
+        sd = float(np.sqrt(max(variance, 0.0)))
+        half = float(norm.ppf(0.5 + level / 2)) * sd
+        p_lower = (float(norm.cdf(-difference / sd)) if sd > 0
+                   else 0.5 if difference == 0 else float(difference < 0))
+        return cls(float(difference), (float(difference - half), float(difference + half)),
+                   p_lower, level, same_length)
+
+
 @dataclass
 class Fit:
     """A fitted law: ``params``, ``stderr`` (standard errors; a parameter estimated by a
@@ -57,6 +78,7 @@ class Fit:
     estimated: dict = field(default_factory=dict)  # parameter -> the pilot law that gave it
     warnings: list = field(default_factory=list)
     calibration: float | None = None  # relative error of a new schedule's final loss
+    correlation_length: float | None = None  # how alike runs share it (``predictive``)
 
     def predict(self, lrs, steps=None) -> np.ndarray:
         """Predicted loss at ``steps`` for per-step LRs ``lrs``; by default at every step,
@@ -108,6 +130,21 @@ class Fit:
         sd = np.hypot(self._param_sd(prepared, pred), relative * pred)
         z = norm.ppf(0.5 + level / 2)
         return pred - z * sd, pred + z * sd
+
+    def compare(self, a, b, level: float = LEVEL) -> Comparison:
+        """How the final loss of a run with per-step LRs ``a`` compares with one with LRs
+        ``b``: the predicted difference (a - b), its ``level`` interval and the
+        probability that ``a`` ends lower, from the joint predictive distribution of both
+        (``laws.predictive``: the error they share cancels). Runs of different lengths
+        are compared at their own last steps (``same_length`` says so)."""
+        if not 0 < level < 1:
+            raise InputError(f"level={level} must be a probability in (0, 1), e.g. 0.8")
+        runs = [as_lrs(a), as_lrs(b)]
+        for lrs in runs:
+            self.predict(lrs, [lrs.size - 1])  # refuses what no law predicts
+        mean, cov = predictive.joint(self, runs)
+        return Comparison.of(mean[0] - mean[1], cov[0, 0] + cov[1, 1] - 2 * cov[0, 1],
+                             level, runs[0].size == runs[1].size)
 
     def _param_sd(self, prepared, pred) -> np.ndarray:
         if self.covariance is None:
@@ -190,6 +227,7 @@ class Fit:
             "estimated": self.estimated,
             "covariance": {"names": self.covariance_names, "matrix": cov},
             "calibration": self.calibration,
+            "correlation_length": self.correlation_length,
             "first_step": self.first_step,
             "objective": self.objective,
             "data": self.data,

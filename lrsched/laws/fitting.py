@@ -41,6 +41,7 @@ from scipy.optimize import lsq_linear
 
 from lrsched.curves import Curve, read_curve
 from lrsched.errors import InputError
+from lrsched.laws import predictive
 from lrsched.laws.fit import Fit, FitError, same_peaks
 from lrsched.lr_arrays import first_used_step
 
@@ -52,6 +53,7 @@ MAX_TRAIN_ERROR = 1.0  # a fit off its own curves by more (mean relative error) 
 LOO_STARTS = 1  # starting points of each fit inside ``select`` (the final fit: ``starts``)
 SPLIT = 0.6  # with two curves, ``select`` fits the first 60% of each and scores the rest
 _FLOOR = 1e-12  # a predicted loss below this counts as this in the log residual
+PRIOR_CURVES = 4  # the weight of a law's heldout_error in a fit's calibration, in curves
 MIN_LOSS = 1e-12  # smaller losses leave lmfit no room to bound L0 (it needs min < max)
 
 
@@ -222,20 +224,27 @@ def _holdout(law: Law, train, test, first_step, pilots) -> float:
 
 
 def calibrate(fitted: Fit, curves) -> float:
-    """Set and return ``fitted.calibration``: the root-mean-square relative error of the
-    final loss of each training curve, predicted by the same law (its choices as made)
-    fitted to the other curves (three or more) or to the first ``SPLIT`` of every curve;
-    at least the law's ``heldout_error`` (a few curves understate how far a new
-    schedule's end can be off)."""
-    errors = []
+    """Set ``fitted.calibration`` and ``fitted.correlation_length`` (``laws.predictive``)
+    and return the calibration: the final loss of each training curve is predicted by the
+    same law (its choices as made) fitted to the other curves (three or more), or to the
+    first ``SPLIT`` of every curve. The calibration is the RMS of these relative errors,
+    pooled with the law's ``heldout_error`` as ``PRIOR_CURVES`` more of them (a few
+    curves measure it poorly, and understate how far a new schedule's end can be off);
+    the correlation length is what the differences between the errors say
+    (``predictive.measure_length``)."""
+    errors, runs = [], []
     for train, test in _folds(distinct(curves)):
         try:
             held = fit(fitted.law, train, fitted.first_step, LOO_STARTS)
         except FitError:
             continue
-        errors += [held.score(c)["final_e"] for c in test]
-    own = float(np.sqrt(np.mean(np.square(errors)))) if errors else 0.0
-    fitted.calibration = max(own, fitted.law.heldout_error)
+        for c in test:
+            errors.append(float(held.predict(c.lrs, c.steps[-1:])[0] / c.loss[-1] - 1))
+            runs.append(c.lrs[: int(c.steps[-1]) + 1])
+    prior = fitted.law.heldout_error
+    own = float(np.sum(np.square(errors)))
+    fitted.calibration = math.sqrt((own + PRIOR_CURVES * prior**2) / (len(errors) + PRIOR_CURVES))
+    fitted.correlation_length = predictive.measure_length(np.array(errors), runs)
     return fitted.calibration
 
 

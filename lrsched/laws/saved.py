@@ -181,6 +181,10 @@ def load_fit(path) -> Fit:
     if not (math.isnan(calibration) or 0 <= calibration < 1):
         raise InputError(f"{path}: 'calibration' {calibration:g} is not a relative error in "
                          f"[0, 1); {_REFIT}")
+    length = _number(path, "'correlation_length'", raw.get("correlation_length"))
+    if not (math.isnan(length) or length > 0):
+        raise InputError(f"{path}: 'correlation_length' {length:g} is not a distance > 0; "
+                         f"{_REFIT}")
     return Fit(
         law=law,
         params=_params(path, raw, law),
@@ -195,4 +199,5 @@ def load_fit(path) -> Fit:
         estimated=_get(path, raw, "estimated", dict, {}),
         warnings=[str(w) for w in _get(path, raw, "warnings", list, [])],
         calibration=None if math.isnan(calibration) else calibration,
+        correlation_length=None if math.isnan(length) else length,
     )
