@@ -164,7 +164,9 @@ class Fit:
         (to within ``SAME_LENGTH``: loggers end a few steps apart), ``decision_metrics`` of
         the predicted vs measured final losses, with ``peak_lr``, ``steps`` and the curve
         names; with curves at several peak LRs, also each length run at two or more of
-        them, pooled (``peak_lr`` None: the choice of the peak LR and the schedule)."""
+        them, pooled (``peak_lr`` None: the choice of the peak LR and the schedule).
+        ``beats_best``: each run's probability of ending lower than the run predicted
+        best (``predictive.beat_best``; None for that run)."""
         by_peak = peak_lrs(curves)
         peak_of = {id(c): peak for peak, runs in by_peak.items() for c in runs}
         groups = [(peak, g) for peak, runs in by_peak.items() for g in _by_length(runs)]
@@ -174,9 +176,11 @@ class Fit:
         for peak, group in groups:
             pred = [float(self.predict(c.lrs, c.steps[-1:])[0]) for c in group]
             actual = [float(c.loss[-1]) for c in group]
+            _, beats = predictive.beat_best(self, [c.lrs[: _length(c)] for c in group])
             out.append({"peak_lr": peak, "steps": _length(group[0]),
                         "curves": [c.name for c in group], "predicted": pred,
-                        "actual": actual, **decision_metrics(pred, actual)})
+                        "actual": actual, **decision_metrics(pred, actual),
+                        "beats_best": [None if np.isnan(p) else float(p) for p in beats]})
         return out
 
     def check(self, lrs) -> list[str]:

@@ -20,11 +20,13 @@ covariance
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
 
 GRID = 256  # points of fractional run time on which schedules are compared
 LENGTH_WEIGHT = 0.5  # distance of runs twice as long as each other: 0.5 * ln 2 = 0.35
 CORRELATION_LENGTH = 1.0  # ell when the fit has no measurement of its own
 LONGEST = 5.0  # the longest correlation length measured (calibrate)
+RESOLVED = 0.8  # a difference is resolved when the fit is this sure of its sign
 
 
 def distances(runs) -> np.ndarray:
@@ -103,3 +105,18 @@ def measure_length(errors: np.ndarray, runs) -> float | None:
     grid = np.geomspace(min(d.min() / 3, LONGEST), LONGEST, 81)
     expected = 2 * np.mean(errors**2) * (1 - np.exp(-0.5 * (d / grid[:, None]) ** 2))
     return float(grid[np.argmin(np.sum((observed - expected) ** 2, axis=1))])
+
+
+def beat_best(fit, runs) -> tuple[int, np.ndarray]:
+    """(b, p): the index of the run with the lowest predicted final loss, and for each
+    run the probability that it ends lower than run b (the joint distribution; NaN for
+    b itself). A run with p >= 1 - ``RESOLVED`` is within the fit's resolution of the
+    best: the fit cannot tell them apart."""
+    mean, cov = joint(fit, runs)
+    best = int(np.argmin(mean))
+    variance = np.maximum(cov.diagonal() + cov[best, best] - 2 * cov[:, best], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = norm.cdf((mean[best] - mean) / np.sqrt(variance))
+    p[variance == 0] = np.where(mean[variance == 0] == mean[best], 0.5, 0.0)
+    p[best] = np.nan
+    return best, p
