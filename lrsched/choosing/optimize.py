@@ -10,6 +10,11 @@ with the law's analytic gradient, started from a WSD with a 20% linear cooldown 
 The free form stays at or above ``floor`` times the peak LR: the multi-power law takes an
 LR of exactly 0 as a drop in full effect at once (its limit G = 1), a gain no run gets,
 and an optimiser would exploit it by dropping to 0 at the last step.
+
+The rows of ``candidates`` and ``sweep`` carry their odds against the row predicted best,
+from the fit's joint predictive distribution of their final losses
+(``laws.predictive.beat_best``): the chance each ends lower than it, and whether that
+chance is within the fit's resolution (a tie).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from lrsched.choosing.prediction import (
     law_of,
 )
 from lrsched.errors import InputError
+from lrsched.laws import predictive
 from lrsched.schedules import Schedule
 
 FAMILIES = ("free", "wsd", "cosine", "linear")
@@ -44,7 +50,10 @@ DIGITS = 4  # significant digits of the optimised multipliers (the searches' tol
 class Candidate(NamedTuple):
     """A schedule with its predicted final loss and the loss's 80% interval; ``family``
     names the family it is the optimum of ("" for the fixed rows of the table), and
-    ``peak_lr`` the peak LR it runs at."""
+    ``peak_lr`` the peak LR it runs at. In a table (``candidates``, ``sweep``):
+    ``beats_best``, the chance it ends lower than the row predicted best (NaN for that
+    row, and outside a table), and ``tied``, whether that chance is within the fit's
+    resolution of the best (>= 1 - ``predictive.RESOLVED``)."""
 
     schedule: Schedule
     loss: float
@@ -52,6 +61,12 @@ class Candidate(NamedTuple):
     name: str = ""
     family: str = ""
     peak_lr: float = float("nan")
+    beats_best: float = float("nan")
+    tied: bool = False
+
+    def lrs(self) -> np.ndarray:
+        """The per-step LRs of its run."""
+        return self.peak_lr * self.schedule(np.arange(self.schedule.total_steps))
 
 
 class _Run(NamedTuple):
@@ -115,14 +130,15 @@ def candidates(fit, total_steps: int, peak_lr: float, warmup: int | None = None,
     rows += [_best_decay(run, "cosine", None), _best_decay(run, "linear", None)]
     best_wsd = _best_wsd(run, SHAPES, None, None)
     rows += [best_wsd, _best_free(run, floor, start=best_wsd.schedule)]
-    return sorted(rows, key=lambda c: c.loss)
+    return _with_odds(fit, rows)
 
 
 def sweep(fit, total_steps: int, peak_lrs, family: str = "wsd", warmup: int | None = None,
           **options) -> list[Candidate]:
     """``optimize`` at each of ``peak_lrs``: the best schedule of ``family`` per peak LR,
-    best first (the LR sweep users run by hand, predicted by a fit of a few runs; a fit
-    across peak LRs, the cross-LR law, is the one that knows how the LR moves the loss).
+    best first, with their odds against the best (the LR sweep users run by hand,
+    predicted by a fit of a few runs; a fit across peak LRs, the cross-LR law, is the one
+    that knows how the LR moves the loss).
     A peak LR the fit cannot answer for (too far from the fitted ones, or a loss or
     bound no run has) is left out with a warning; none answered is an InputError."""
     peak_lrs = [float(lr) for lr in np.atleast_1d(peak_lrs)]
@@ -138,7 +154,16 @@ def sweep(fit, total_steps: int, peak_lrs, family: str = "wsd", warmup: int | No
         raise InputError(f"the fit answers for none of the peak LRs {peak_lrs[0]:g}..."
                          f"{peak_lrs[-1]:g} (see the warnings); ask about peak LRs nearer "
                          "the fitted ones")
-    return sorted(rows, key=lambda c: c.loss)
+    return _with_odds(fit, rows)
+
+
+def _with_odds(fit, rows: list[Candidate]) -> list[Candidate]:
+    """``rows`` with their odds against the predicted best (``predictive.beat_best``, one
+    joint distribution), best first, then by loss."""
+    best, p = predictive.beat_best(fit, [c.lrs() for c in rows])
+    rows = [c._replace(beats_best=float(q), tied=bool(q >= 1 - predictive.RESOLVED))
+            for c, q in zip(rows, p)]
+    return [rows[best], *sorted(rows[:best] + rows[best + 1:], key=lambda c: c.loss)]
 
 
 def fitted_peak_lrs(fit) -> tuple[float, float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from lrsched.cli.types import load_schedule, non_negative_int, positive_float, p
 from lrsched.curves import read_curve
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, check_outputs
-from lrsched.laws import LAWS, FitError, calibrate, default_law, fit_auto, load_fit
+from lrsched.laws import LAWS, FitError, calibrate, default_law, fit_auto, load_fit, predictive
 from lrsched.lr_arrays import check_run_length, first_used_step
 from lrsched.plot import fit_figure, prediction_figure, save_figure
 from lrsched.schedules import from_spec
@@ -26,6 +27,8 @@ from lrsched.schedules import from_spec
 LAW_NAMES = ("auto", *LAWS)
 DEFAULT_LAW = "blend"  # for curves of one peak LR; of several: cross-lr (``default_law``)
 METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
+ODDS = (f"P(beats best): the fit's chance of ending lower than the best; tie: within the "
+        f"fit's resolution of the best (a chance of {1 - predictive.RESOLVED:.0%} or more)")
 
 
 def register(sub) -> None:
@@ -162,6 +165,16 @@ def _read(paths, args, schedules) -> list:
             for path in paths]
 
 
+def odds(p: float | None, tie: bool = True) -> str:
+    """A chance of beating the best as the tables show it: "best" for the best itself
+    (NaN or None), "<1%", else whole percents rounded down (so only a tie shows 20% or
+    more; ``round`` first: 100 * 0.29 is 28.999...), with "tie" after a tie."""
+    if p is None or math.isnan(p):
+        return "best"
+    text = "<1%" if p < 0.01 else f"{int(round(100 * p, 6))}%"
+    return text + " tie" * (tie and p >= 1 - predictive.RESOLVED)
+
+
 def _warn(command: str, message) -> None:
     print(f"lrsched {command}: warning: {message}", file=sys.stderr)
 
@@ -243,6 +256,7 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
               f"{100 * fit.calibration:.2f}% (sets the width of `predict`'s interval)", file=out)
     if decisions:
         print("\nruns of equal length: predicted vs measured final loss, best first", file=out)
+        print(f"  {ODDS}", file=out)
         several = any(d["peak_lr"] is None for d in decisions)
         for d in decisions:
             where = ("" if not several else " across peak LRs" if d["peak_lr"] is None
@@ -251,7 +265,8 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
                   f"{d['regret']:.4f}, Kendall tau {d['kendall_tau']:.2f}", file=out)
             for i in np.argsort(d["predicted"]):
                 print(f"    {d['curves'][i]:<{width}}predicted {d['predicted'][i]:.4f}  "
-                      f"measured {d['actual'][i]:.4f}", file=out)
+                      f"measured {d['actual'][i]:.4f}  P(beats best) "
+                      f"{odds(d['beats_best'][i])}", file=out)
     return out.getvalue().rstrip()
 
 

@@ -12,16 +12,18 @@ import numpy as np
 
 from lrsched.choosing import candidates, fitted_peak_lrs, sweep
 from lrsched.choosing.optimize import COMMON
+from lrsched.cli.fit_curve import ODDS, odds
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, check_outputs, json_ready
-from lrsched.laws import load_fit
+from lrsched.laws import load_fit, predictive
 from lrsched.plot import lr_sweep_figure, optimize_figure, save_figure
 
 SHOWN = 60  # characters of a spec shown in the table
 POINTS = 10  # peak LRs of a range LO:HI (log-spaced), unless LO:HI:N says
 MAX_POINTS = 100  # the most peak LRs one call optimizes for
 SWEPT = ("wsd", "cosine", "linear")  # the families of the sweep picture
+NAMED = 5  # the most candidates tied with the best that the result names
 
 
 def register(sub) -> None:
@@ -102,8 +104,11 @@ def run(args) -> int:
           "intervals")
     print(_table(table))
     print(_comparison(table))
+    print(_resolution(table, lambda c: c.name))
+    versus = ("" if result is table[0] else f", {odds(result.beats_best, tie=False)} chance "
+              f"of beating the best{' (a tie)' * result.tied}")
     print(f"result (--family {args.family}): {result.name}, final loss {result.loss:.4f} "
-          f"[{result.interval[0]:.4f}, {result.interval[1]:.4f}]")
+          f"[{result.interval[0]:.4f}, {result.interval[1]:.4f}]{versus}")
     print(f"spec: {result.schedule.to_spec()}")
     if args.out:
         _write(args, fit, result, table)
@@ -130,16 +135,10 @@ def _run_sweep(args, fit) -> int:
     lrs = ", ".join(f"{lr:g}" for lr in args.peak_lr)
     print(f"{fit.law.name} law ({args.fit}): {args.steps} steps, the best {family} schedule "
           f"at each peak LR ({lrs}); final losses with calibrated 80% intervals")
-    width = max(len(c.name) for c in table) + 2
-    print(f"{'peak LR':>9}  {'schedule':<{width}}{'final loss':>10}  {'80% interval':<17}"
-          f"{'vs best':>8}  spec")
-    for c in sorted(table, key=lambda c: c.peak_lr):
-        spec = c.schedule.to_spec()
-        spec = spec if len(spec) <= SHOWN else spec[:SHOWN - 3] + "..."
-        print(f"{c.peak_lr:>9.4g}  {c.name:<{width}}{c.loss:>10.4f}  {c.interval[0]:.4f}-"
-              f"{c.interval[1]:.4f}  {c.loss - best.loss:>+8.4f}  {spec}")
+    print(_table(table, by_peak_lr=True))
     print(f"result: peak LR {best.peak_lr:g} with {best.name}, final loss {best.loss:.4f} "
           f"[{best.interval[0]:.4f}, {best.interval[1]:.4f}]")
+    print(_resolution(table, lambda c: f"peak LR {c.peak_lr:g}"))
     print(f"spec: {best.schedule.to_spec()}")
     if args.out:
         args.family = family
@@ -152,17 +151,35 @@ def _run_sweep(args, fit) -> int:
     return 0
 
 
-def _table(table) -> str:
-    best = table[0].loss
+def _table(table, by_peak_lr: bool = False) -> str:
+    """``table`` (best first) ranked, or by peak LR, then what its odds column means."""
+    rows = sorted(table, key=lambda c: c.peak_lr) if by_peak_lr else table
+    keys = ([f"{c.peak_lr:.4g}" for c in rows] if by_peak_lr
+            else [str(rank) for rank in range(1, len(rows) + 1)])
+    head = "peak LR" if by_peak_lr else "rank"
+    pad = max(len(head), *map(len, keys))
     width = max(len(c.name) for c in table) + 2
-    lines = [f"{'rank':>4}  {'schedule':<{width}}{'final loss':>10}  {'80% interval':<17}"
-             f"{'vs best':>8}  spec"]
-    for rank, c in enumerate(table, 1):
+    lines = [f"{head:>{pad}}  {'schedule':<{width}}{'final loss':>10}  {'80% interval':<17}"
+             f"{'vs best':>8}  {'P(beats best)':>13}  spec"]
+    for key, c in zip(keys, rows):
         spec = c.schedule.to_spec()
         spec = spec if len(spec) <= SHOWN else spec[:SHOWN - 3] + "..."
-        lines.append(f"{rank:>4}  {c.name:<{width}}{c.loss:>10.4f}  "
-                     f"{c.interval[0]:.4f}-{c.interval[1]:.4f}  {c.loss - best:>+8.4f}  {spec}")
-    return "\n".join(lines)
+        lines.append(f"{key:>{pad}}  {c.name:<{width}}{c.loss:>10.4f}  "
+                     f"{c.interval[0]:.4f}-{c.interval[1]:.4f}  {c.loss - table[0].loss:>+8.4f}"
+                     f"  {odds(c.beats_best):>13}  {spec}")
+    return "\n".join([*lines, ODDS])
+
+
+def _resolution(table, label) -> str:
+    """Whether the best's margin is resolved, naming the rows (``label``) tied with it."""
+    ties = [c for c in table if c.tied]
+    if not ties:
+        return (f"resolved: every other candidate has < {1 - predictive.RESOLVED:.0%} "
+                f"chance of beating {label(table[0])}")
+    named = ", ".join(f"{label(c)} ({odds(c.beats_best, tie=False)})" for c in ties[:NAMED])
+    more = f" and {len(ties) - NAMED} more (tie in the table)" if len(ties) > NAMED else ""
+    return (f"not resolved: {len(ties)} candidate{'s' * (len(ties) > 1)} within the fit's "
+            f"resolution of {label(table[0])}: {named}{more}")
 
 
 def _comparison(table) -> str:
@@ -175,7 +192,8 @@ def _comparison(table) -> str:
 def _write(args, fit, result, table) -> None:
     def row(c):
         return {"name": c.name, "peak_lr": c.peak_lr, "spec": c.schedule.to_spec(),
-                "final_loss": c.loss, "interval": list(c.interval)}
+                "final_loss": c.loss, "interval": list(c.interval),
+                "beats_best": c.beats_best, "tied": c.tied}
 
     doc = {"fit": str(args.fit), "law": fit.law.name, "steps": args.steps,
            "family": args.family, **row(result),
