@@ -28,7 +28,7 @@ from lrsched.errors import InputError
 # command -> the module of this package that registers it
 _COMMANDS = {"preview": "preview", "fit-curve": "fit_curve", "predict": "fit_curve",
              "refine": "refine", "harness": "harness", "optimize": "optimize",
-             "plan-anneal": "plan_anneal"}
+             "plan-anneal": "plan_anneal", "plan-runs": "plan_runs"}
 BROKEN_PIPE, INTERRUPTED = 128 + 13, 128 + 2  # statuses of a death by SIGPIPE, SIGINT
 
 
