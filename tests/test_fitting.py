@@ -245,6 +245,8 @@ def saved(tmp_path_factory):
     ({"params": {**MOM, "lam": 5}}, "parameter lam = 5 is outside"),
     ({"params": {**MOM, "L0": 1e400}}, "parameter L0 = inf is outside"),
     ({"calibration": 7}, "'calibration' 7 is not a relative error"),
+    ({"correlation_length": -0.2}, "'correlation_length' -0.2 is not a distance > 0"),
+    ({"correlation_length": "long"}, "'correlation_length' is \"long\", not a number"),
     ({"covariance": {"names": ["L0", "A"], "matrix": [[1.0]]}},
      r"covariance matrix is of shape \(1, 1\), but there are 2 covariance names"),
     ({"covariance": {"names": ["L0", "A"], "matrix": [[1.0, 0], [0]]}}, "not a numeric matrix"),

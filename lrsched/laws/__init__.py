@@ -1,7 +1,8 @@
 """Loss-curve laws: fit measured curves, predict the loss of any LR schedule.
 
 The package's rooms, each importing only those above it in this list:
-``metrics`` (scores), ``fit`` (the result, ``Fit``), ``fitting`` (every procedure: staged
+``metrics`` (scores), ``predictive`` (the joint predictive distribution of final losses),
+``fit`` (the result, ``Fit``), ``fitting`` (every procedure: staged
 fits, choices, calibration, warnings), ``base`` (what a law is: ``Param``, ``Law``), one
 module per law (``momentum``, ``multipower``, ``relaxation``, ``blend``, ``crosslr``), ``catalogue``
 (the laws by name, ``fit_auto``) and ``saved`` (``load_fit``).
