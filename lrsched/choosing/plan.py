@@ -167,8 +167,8 @@ def proposals(fit, total_steps: int, peak_lr: float, warmup: int,
 
 def shortened(lrs: np.ndarray, warmup: int, steps: int) -> np.ndarray:
     """Per-step ``lrs`` on a run of ``steps`` steps: the same warmup, then the rest of the
-    schedule at the same fraction of the steps after it."""
-    after = warmup + (np.arange(steps - warmup) * (lrs.size - warmup)) // (steps - warmup)
+    schedule at the same fraction of the steps after it (to its last LR)."""
+    after = np.linspace(warmup, lrs.size - 1, steps - warmup).round().astype(np.int64)
     return np.concatenate([lrs[:warmup], lrs[after]])
 
 
