@@ -15,7 +15,7 @@ from test_fitting import synthetic
 from test_laws import MOM
 
 from lrsched.cli import main
-from lrsched.cli.fit_curve import LAW_NAMES
+from lrsched.cli.fit_curve import LAW_NAMES, odds
 from lrsched.curves import Curve
 from lrsched.laws import LAWS, MomentumLaw
 
@@ -79,6 +79,31 @@ def test_fit_curve_reports_the_end_of_the_run_and_the_decisions(fit_run):
                                                                          "wsdcon_3.csv"}
     assert set(decisions[23921]) >= {"gap_error", "regret", "kendall_tau", "predicted", "actual"}
     assert 0 < raw["calibration"] < 0.05 and isinstance(raw["warnings"], list)
+
+
+def test_fit_curve_gives_each_run_its_chance_of_beating_the_best(fit_run):
+    """In each group of equal length, the run predicted best and every other run's chance
+    of ending lower than it, as the table prints it and the JSON holds it."""
+    folder, text = fit_run
+    text = text[text.index("runs of equal length"):]
+    assert "P(beats best): the fit's chance of ending lower than the best; tie: " in text
+    for d in json.loads((folder / "fit.json").read_text())["decisions"]:
+        chances = d["beats_best"]
+        best = int(np.argmin(d["predicted"]))
+        assert chances[best] is None and chances.count(None) == 1
+        assert all(0 <= p <= 0.5 for p in chances if p is not None)
+        for curve, p in zip(d["curves"], chances):
+            row = next(line for line in text.splitlines() if line.strip().startswith(curve))
+            assert row.endswith(f"P(beats best) {odds(p)}")
+
+
+@pytest.mark.parametrize("p, text", [
+    (None, "best"), (float("nan"), "best"), (0.0, "<1%"), (0.0099, "<1%"), (0.01, "1%"),
+    (0.19, "19%"), (0.1999, "19%"), (0.2, "20% tie"), (0.29, "29% tie"), (0.5, "50% tie"),
+])
+def test_odds_are_whole_percents_rounded_down_so_only_a_tie_shows_20(p, text):
+    assert odds(p) == text
+    assert odds(p, tie=False) == text.removesuffix(" tie")
 
 
 def test_fit_curve_table(tmp_path, capsys):

@@ -11,12 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrsched
-from lrsched.choosing import anneal_plan, candidates, optimize
+from lrsched.choosing import anneal_plan, candidates, optimize, sweep
 from lrsched.choosing.families import FreeForm
 from lrsched.choosing.prediction import final_loss
 from lrsched.cli import main
+from lrsched.cli.fit_curve import odds
 from lrsched.errors import InputError
-from lrsched.laws import Fit, MomentumLaw, MultiPowerLaw
+from lrsched.laws import Fit, MomentumLaw, MultiPowerLaw, predictive
 from lrsched.laws.multipower import InstantDropLaw
 
 PEAK, STEPS, WARMUP = 3e-4, 3000, 200
@@ -29,13 +30,19 @@ PARAMS = {
 }
 
 
-def make_fit(name: str) -> Fit:
+def make_fit(name: str, spread: float = 1e-3, calibration: float | None = None) -> Fit:
+    """A fit near the 25M data's; ``spread``: the parameters' relative standard error;
+    ``calibration``: the law's held-out error (default: the law's own)."""
     law = MomentumLaw() if name == "momentum" else MultiPowerLaw()
     params = PARAMS[name]
     names = [n for n in params if n != "B"]  # B is held in the multi-power fit
-    cov = np.diag([(1e-3 * params[n]) ** 2 for n in names])
+    cov = np.diag([(spread * params[n]) ** 2 for n in names])
     return Fit(law, dict(params), {n: 0.0 for n in params}, covariance=cov,
-               covariance_names=names, data=DATA)
+               covariance_names=names, data=DATA, calibration=calibration)
+
+
+SURE = {"spread": 1e-7, "calibration": 1e-7}  # a fit that tells every candidate apart
+UNSURE = {"spread": 1e-2, "calibration": 0.05}  # one that cannot tell the best WSDs apart
 
 
 @pytest.fixture(params=["momentum", "multipower"])
@@ -96,6 +103,48 @@ def test_the_optima_beat_every_fixed_row_and_the_free_form_beats_the_families(fi
     assert by_family["linear"] <= fixed["linear to 0"] + 1e-9
     assert by_family["wsd"] <= min(v for k, v in fixed.items() if k.startswith("wsd")) + 1e-9
     assert by_family["free"] <= min(by_family.values()) + 1e-5  # 48 knots vs exact WSD
+
+
+def assert_odds(fit, table):
+    """The best first, without odds; every other row's chance of ending lower than it, as
+    ``Fit.compare`` gives it for the pair; the ties exactly the rows of 20% or more."""
+    best, *rest = table
+    assert np.isnan(best.beats_best) and not best.tied
+    assert [c.loss for c in rest] == sorted(c.loss for c in rest)
+    for c in rest:
+        assert 0 <= c.beats_best <= 0.5  # the best's predicted loss is the lowest
+        assert c.tied == (c.beats_best >= 1 - predictive.RESOLVED)
+        assert c.beats_best == pytest.approx(fit.compare(c.lrs(), best.lrs()).p_lower,
+                                             abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["momentum", "multipower"])
+def test_the_table_gives_each_candidate_its_chance_of_beating_the_best(name):
+    sure = candidates(make_fit(name, **SURE), STEPS, PEAK, warmup=WARMUP)
+    unsure = candidates(make_fit(name, **UNSURE), STEPS, PEAK, warmup=WARMUP)
+    for table, calibration in ((sure, SURE), (unsure, UNSURE)):
+        assert_odds(make_fit(name, **calibration), table)
+    assert not any(c.tied for c in sure)
+    tied = [c.name for c in unsure if c.tied]
+    assert len(tied) >= 3 and "wsd 10% linear" in tied and "cosine to 0" not in tied
+    assert optimize(make_fit(name), STEPS, PEAK, "cosine", warmup=WARMUP).tied is False
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(0.8 * PEAK, 1.25 * PEAK), min_size=1, max_size=4),
+       st.floats(1e-6, 0.1), st.floats(0.01, 5.0))
+def test_a_sweep_gives_each_peak_lr_its_chance_of_beating_the_best(peaks, calibration, length):
+    fit = make_fit("momentum", calibration=calibration)
+    fit.correlation_length = length
+    table = sweep(fit, STEPS, peaks, "cosine", warmup=WARMUP)
+    assert sorted(c.peak_lr for c in table) == sorted(peaks)
+    assert_odds(fit, table)
+
+
+def test_a_candidate_as_good_as_the_best_has_even_odds():
+    table = sweep(make_fit("momentum"), STEPS, [PEAK, PEAK], "cosine", warmup=WARMUP)
+    assert table[0].loss == table[1].loss and np.isnan(table[0].beats_best)
+    assert table[1].beats_best == 0.5 and table[1].tied
 
 
 def test_the_free_form_optimum_is_a_minimum(optima):
@@ -164,6 +213,63 @@ def test_cli_prints_the_table_and_writes_the_result(fit_file, tmp_path, capsys):
     assert doc["family"] == "wsd" and schedule.name == "wsd"
     assert lrsched.from_spec(doc["spec"]) == schedule
     assert len(doc["candidates"]) == 3 + 36 + 4 and png.stat().st_size > 10_000
+    first, *rest = doc["candidates"]
+    assert first["beats_best"] is None and first["tied"] is False
+    assert all(0 <= c["beats_best"] <= 0.5 and isinstance(c["tied"], bool) for c in rest)
+    assert doc["beats_best"] == next(c["beats_best"] for c in rest if c["name"] == doc["name"])
+    result = next(line for line in text.splitlines() if line.startswith("result"))
+    assert result.endswith(f"{odds(doc['beats_best'], tie=False)} chance of beating the best"
+                           + " (a tie)" * doc["tied"])  # the wsd result is not the best
+
+
+def run_optimize(capsys, path, *args) -> tuple[list[str], dict]:
+    """``lrsched optimize`` on a fit file: what it printed, and what --out wrote."""
+    out = path.parent / "best.json"
+    assert main(["optimize", str(path), "--steps", str(STEPS), "--out", str(out), *args]) == 0
+    return capsys.readouterr().out.splitlines(), json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("calibration", [SURE, UNSURE], ids=["sure", "unsure"])
+def test_cli_says_whether_the_best_is_resolved(tmp_path, capsys, calibration):
+    path = tmp_path / "fit.json"
+    make_fit("multipower", **calibration).save(path)
+    lines, doc = run_optimize(capsys, path, "--peak-lr", str(PEAK))
+    header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
+    rows = lines[header + 1:header + 44]
+    assert "P(beats best)" in lines[header] and rows[0].split()[-2] == "best"
+    assert [" tie " in r for r in rows] == [c["tied"] for c in doc["candidates"]]
+    assert lines[header + 44].startswith("P(beats best): the fit's chance of ending lower")
+    ties = sum(c["tied"] for c in doc["candidates"])
+    verdict = next(line for line in lines if "resolved" in line)
+    if calibration is SURE:
+        assert ties == 0 and verdict == ("resolved: every other candidate has < 20% chance "
+                                         "of beating free-form optimum")
+    else:
+        assert ties > 5 and verdict.startswith(f"not resolved: {ties} candidates within the "
+                                               "fit's resolution of free-form optimum: ")
+        assert verdict.endswith(f"and {ties - 5} more (tie in the table)")
+
+
+@pytest.mark.parametrize("calibration", [SURE, UNSURE], ids=["sure", "unsure"])
+def test_cli_sweep_gives_each_peak_lr_its_odds(tmp_path, capsys, calibration):
+    path = tmp_path / "fit.json"
+    make_fit("momentum", **calibration).save(path)
+    lines, doc = run_optimize(capsys, path, "--peak-lr", "2.5e-4,3e-4,3.5e-4", "--family",
+                              "cosine")
+    rows = [line.split() for line in lines if line.lstrip()[:1].isdigit()]
+    assert [r[0] for r in rows] == ["0.00025", "0.0003", "0.00035"]
+    chance = {c["peak_lr"]: c["beats_best"] for c in doc["candidates"]}
+    assert [r[-2] == "best" for r in rows] == [chance[float(r[0])] is None for r in rows]
+    assert chance[doc["peak_lr"]] is None
+    verdict = lines[next(i for i, x in enumerate(lines) if x.startswith("result: peak LR")) + 1]
+    if calibration is SURE:
+        assert verdict == ("resolved: every other candidate has < 20% chance of beating "
+                           f"peak LR {doc['peak_lr']:g}")
+    else:
+        assert verdict == (f"not resolved: 2 candidates within the fit's resolution of peak LR "
+                           f"{doc['peak_lr']:g}: " + ", ".join(
+                               f"peak LR {c['peak_lr']:g} ({odds(c['beats_best'], tie=False)})"
+                               for c in doc["candidates"][1:]))
 
 
 @pytest.mark.parametrize(("args", "message"), [
