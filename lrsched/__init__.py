@@ -51,6 +51,7 @@ _LAZY = {
     "candidates": "lrsched.choosing",
     "anneal_plan": "lrsched.choosing",
     "sweep": "lrsched.choosing",
+    "plan_runs": "lrsched.choosing",
     "Curve": "lrsched.curves",
     "read_curve": "lrsched.curves",
     "GradNormRecorder": "lrsched.recorder",

@@ -52,3 +52,10 @@ def png(fig, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def legend_marker(marker: str, color, label: str):
+    """A legend entry of one marker."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], marker=marker, color=color, ls="", label=label)

@@ -22,7 +22,7 @@ from lrsched.refinement import check_norms, check_steps, on_every_step, refine, 
 from lrsched.schedules.preview import plot_schedule, schedule_figure
 
 __all__ = ["anneal_plan_figure", "decision_figure", "fit_figure", "lr_sweep_figure",
-           "optimize_figure", "plot_schedule", "prediction_figure", "refine_figure",
+           "odds_figure", "optimize_figure", "plot_schedule", "prediction_figure", "refine_figure",
            "save_figure", "schedule_figure"]
 
 
@@ -96,14 +96,17 @@ def decision_figure(fit, curves, level: float = 0.8, title: str = ""):
     return fig
 
 
-def optimize_figure(fit, table, total_steps: int, peak_lr: float):
-    """LR (left) and predicted loss (right) of the common choices, the best WSD of the
-    10-90% rows and every optimum (``lrsched optimize``'s ranked ``table``)."""
+def optimize_figure(fit, table, total_steps: int, peak_lr: float, odds: int = 12):
+    """LR (left) and predicted loss (middle) of the common choices, the best WSD of the
+    10-90% rows and every optimum (``lrsched optimize``'s ranked ``table``); right, the
+    first ``odds`` rows' final losses with their chance of beating the best (as
+    ``odds_figure``)."""
     grid = [c for c in table if c.name.startswith("wsd ") and c.name not in COMMON][:1]
     shown = [c for c in table if c.name in COMMON or c.family] + grid
     shown.sort(key=lambda c: c.loss)
-    fig = drawing.figure(11, 4.2)
-    lr_ax, loss_ax = fig.subplots(1, 2)
+    fig = drawing.figure(16, 4.2)
+    lr_ax, loss_ax, odds_ax = fig.subplots(1, 3, width_ratios=(1, 1, 0.9))
+    _odds(odds_ax, table[:odds], {})
     t = np.arange(total_steps)
     steps = drawing.grid(min(fitted_start(fit), total_steps - 1), total_steps - 1)
     ends = []
@@ -123,6 +126,42 @@ def optimize_figure(fit, table, total_steps: int, peak_lr: float):
     loss_ax.set(xlabel="step", ylabel="predicted loss",
                 title=f"{fit.law.name} law: predicted loss, final 80% interval")
     return fig
+
+
+def odds_figure(table, measured: dict | None = None, shown: int = 16, title: str = ""):
+    """The first ``shown`` rows of a table with odds (``candidates``, best first): each
+    predicted final loss with its 80% interval, the rows within the fit's resolution of
+    the best marked, and each row's chance of beating the best written beside it;
+    ``measured`` (name -> final loss of a run made) adds the measured ends."""
+    rows = table[:shown]
+    fig = drawing.figure(7.2, 1.2 + 0.28 * len(rows))
+    _odds(fig.subplots(), rows, measured or {})
+    handles = [drawing.legend_marker("*", "C2", "predicted best"),
+               drawing.legend_marker("o", "C1", "within the fit's resolution of it"),
+               drawing.legend_marker("o", "C0", "resolved: worse")]
+    if measured:
+        handles.append(drawing.legend_marker("x", "k", "measured"))
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=len(handles))
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def _odds(ax, rows, measured: dict) -> None:
+    """``odds_figure``'s panel: the best green, the rows tied with it orange."""
+    y = -np.arange(len(rows))
+    for i, c in enumerate(rows):
+        color = "C2" if i == 0 else "C1" if c.tied else "C0"
+        ax.errorbar(c.loss, y[i], xerr=[[c.loss - c.interval[0]], [c.interval[1] - c.loss]],
+                    fmt="*" if i == 0 else "o", ms=9 if i == 0 else 4, color=color, capsize=2)
+        odds = "best" if i == 0 else f"{c.beats_best:.0%}" if c.beats_best >= 0.01 else "<1%"
+        ax.annotate(odds, (1.01, y[i]), xycoords=("axes fraction", "data"), va="center",
+                    fontsize=7, color=color)
+        if c.name in measured:
+            ax.plot(measured[c.name], y[i], "kx", ms=6)
+    ax.set_yticks(y, [c.name for c in rows], fontsize=7)
+    ax.set_xlabel("final loss (predicted, 80% interval)")
+    ax.annotate("chance of\nbeating it", (1.01, 1.0), xycoords="axes fraction", fontsize=7,
+                va="bottom")
 
 
 def lr_sweep_figure(curves: dict, fitted: tuple[float, float], total_steps: int,
