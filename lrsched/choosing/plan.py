@@ -38,7 +38,13 @@ from lrsched.choosing.optimize import Candidate, candidates, fitted_peak_lrs
 from lrsched.choosing.prediction import LEVEL, fitted_start
 from lrsched.errors import InputError
 from lrsched.laws.fit import same_peaks
-from lrsched.laws.predictive import beat_best, final_jacobian, joint, parameter_covariance
+from lrsched.laws.predictive import (
+    beat_best,
+    final_jacobian,
+    final_losses,
+    model_covariance,
+    parameter_covariance,
+)
 from lrsched.lr_arrays import as_lrs, as_steps
 from lrsched.schedules import constant
 
@@ -176,14 +182,13 @@ def widths(fit, best: np.ndarray, rival: np.ndarray, runs) -> tuple[float, float
     """(margin, U, U_r for each of ``runs``): the predicted L_best - L_rival, its sd, and
     its sd after each run (module docstring)."""
     every = [best, rival, *(r.lrs for r in runs)]
-    mean, cov = joint(fit, every)
+    mean = final_losses(fit, every)
+    cov = model_covariance(fit, every, mean)  # K
     a = np.array([1.0, -1.0])
     c = parameter_covariance(fit)
     param, explained = 0.0, np.zeros(len(runs))
     if c is not None:
-        jac = final_jacobian(fit, every)
-        cov = cov - jac @ c @ jac.T  # the model part, K
-        g = a @ jac[:2]
+        g = a @ final_jacobian(fit, every[:2])
         param = float(g @ c @ g)
         s2 = noise(fit) ** 2
         for i, run in enumerate(runs):

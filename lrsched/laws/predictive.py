@@ -70,14 +70,25 @@ def final_jacobian(fit, runs) -> np.ndarray:
     return np.array(rows).reshape(len(runs), len(fit.covariance_names))
 
 
+def final_losses(fit, runs) -> np.ndarray:
+    """The predicted final loss m_i of each of ``runs`` (per-step LR arrays)."""
+    return np.array([float(fit.law.predict(fit.params, lrs, np.array([lrs.size - 1]))[0])
+                     for lrs in runs])
+
+
+def model_covariance(fit, runs, mean: np.ndarray) -> np.ndarray:
+    """sigma^2 diag(m) R diag(m): the law's own error, shared by alike runs (``mean``: their
+    ``final_losses``)."""
+    sigma = fit.law.heldout_error if fit.calibration is None else fit.calibration
+    length = fit.correlation_length or CORRELATION_LENGTH
+    return sigma**2 * np.outer(mean, mean) * correlations(runs, length)
+
+
 def joint(fit, runs) -> tuple[np.ndarray, np.ndarray]:
     """(m, Sigma): the predicted final losses of ``runs`` (per-step LR arrays, checked by
     the caller) and the covariance of their errors (module docstring)."""
-    mean = np.array([float(fit.law.predict(fit.params, lrs, np.array([lrs.size - 1]))[0])
-                     for lrs in runs])
-    sigma = fit.law.heldout_error if fit.calibration is None else fit.calibration
-    length = fit.correlation_length or CORRELATION_LENGTH
-    cov = sigma**2 * np.outer(mean, mean) * correlations(runs, length)
+    mean = final_losses(fit, runs)
+    cov = model_covariance(fit, runs, mean)
     c = parameter_covariance(fit)
     if c is not None:
         jac = final_jacobian(fit, runs)
