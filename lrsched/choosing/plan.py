@@ -17,10 +17,12 @@ whatever it measures, so the width after it is exact under the model:
 
       g C' g^T = g C g^T - h^T (J_r C J_r^T + s^2 I)^-1 h,    h = J_r C g^T
 
-- its final loss observes its own model error e_r, which shares the margin's as the
-  kernel says (Gaussian-process conditioning):
+- its loss at a logged step t is the final loss of the run cut at t, so its curve
+  observes the model error e of every such cut r_t (up to ``CUTS`` of them, each with
+  the point noise s m_t), which shares the margin's as the kernel says (Gaussian-process
+  conditioning on the vector e_r of the cuts):
 
-      a^T K' a = a^T K a - cov(D, e_r)^2 / var(e_r)
+      a^T K' a = a^T K a - k^T (K_rr + diag(s m_r)^2)^-1 k,    k = cov(e_r, D)
 
 U_r = sqrt(g C' g^T + a^T K' a); a run's ``value`` is U - U_r per 1,000 steps of cost.
 """
@@ -53,6 +55,7 @@ BRANCH_LENGTHS = (0.05, 0.1, 0.2, 0.4)  # linear cooldowns to 0, fractions of it
 SHORT = 0.25  # a fresh run (a candidate, another peak LR) is this fraction of the steps
 OTHER_LRS = (0.5, 2.0)  # peak LRs of the constant runs proposed to a fit across peak LRs
 MIN_POINTS = 20  # the fewest points a proposed run is taken to log
+CUTS = 20  # the most logged steps of a run whose loss conditions the model error
 PER = 1000  # value: the sd reduction per this many steps of cost
 
 
@@ -181,25 +184,35 @@ def shortened(lrs: np.ndarray, warmup: int, steps: int) -> np.ndarray:
 def widths(fit, best: np.ndarray, rival: np.ndarray, runs) -> tuple[float, float, np.ndarray]:
     """(margin, U, U_r for each of ``runs``): the predicted L_best - L_rival, its sd, and
     its sd after each run (module docstring)."""
-    every = [best, rival, *(r.lrs for r in runs)]
-    mean = final_losses(fit, every)
-    cov = model_covariance(fit, every, mean)  # K
+    mean = final_losses(fit, [best, rival])
+    cov = model_covariance(fit, [best, rival], mean)  # K
     a = np.array([1.0, -1.0])
     c = parameter_covariance(fit)
     param, explained = 0.0, np.zeros(len(runs))
+    s2 = noise(fit) ** 2
     if c is not None:
-        g = a @ final_jacobian(fit, every[:2])
+        g = a @ final_jacobian(fit, [best, rival])
         param = float(g @ c @ g)
-        s2 = noise(fit) ** 2
         for i, run in enumerate(runs):
             j = log_jacobian(fit, run.lrs, run.steps)
             h = j @ c @ g
             explained[i] = h @ np.linalg.solve(j @ c @ j.T + s2 * np.eye(h.size), h)
     model = float(a @ cov[:2, :2] @ a)
-    shared, own = a @ cov[:2, 2:], cov.diagonal()[2:]
-    conditioned = np.divide(shared**2, own, out=np.zeros_like(own), where=own > 0)
+    conditioned = np.array([_observed(fit, [best, rival], mean, run, s2) for run in runs])
     after = np.sqrt(np.maximum(param - explained + model - conditioned, 0.0))
     return float(mean[0] - mean[1]), float(np.sqrt(max(param + model, 0.0))), after
+
+
+def _observed(fit, pair: list, pair_mean: np.ndarray, run: Proposal, s2: float) -> float:
+    """k^T (K_rr + diag(s m_r)^2)^-1 k: how much of the model variance of the margin of
+    ``pair`` (best, rival; their final losses ``pair_mean``) the run's curve explains,
+    observed at up to ``CUTS`` of its logged steps (the run cut there)."""
+    at = run.steps[np.unique(np.linspace(0, run.steps.size - 1, CUTS).round().astype(int))]
+    seen = fit.law.predict(fit.params, run.lrs, at)
+    mean = np.concatenate([pair_mean, seen])
+    cov = model_covariance(fit, [*pair, *(run.lrs[: t + 1] for t in at)], mean)
+    k = np.array([1.0, -1.0]) @ cov[:2, 2:]
+    return float(k @ np.linalg.solve(cov[2:, 2:] + np.diag(s2 * seen**2), k))
 
 
 def log_jacobian(fit, lrs: np.ndarray, steps: np.ndarray) -> np.ndarray:
