@@ -11,19 +11,31 @@ the shortest run length it has). Protocols, leaving one peak LR out of the three
   curves (its training curves join the candidates of equal length, as in fit-curve);
 - lr-regret (unseen fits): per run length, pooled over every LR's runs, the measured
   loss of the run with the best predicted final loss minus the best measured one.
+
+Calibrated (issue 18; the cross-LR law on the published set): every fit is calibrated on
+its own training curves (``calibrate``), then scored by the 80% interval's coverage of
+the final losses it predicts and by its calls between pairs of equal-length runs it was
+not fitted to: joint, every such pair of the three LRs' test runs, pooled; unseen, every
+pair with a run at the LR left out (its own runs and the other LRs' test runs).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 import warnings
+from itertools import combinations
 
 import numpy as np
 from public_curves import ALL_PEAKS, schaipp
 
 from lrsched.choosing import sweep
-from lrsched.laws import LAWS, CrossLRLaw, curve_metrics
+from lrsched.laws import LAWS, CrossLRLaw, calibrate, curve_metrics, predictive
+from lrsched.laws.fit import LEVEL, Comparison
+
+Z80 = 1.2815515655446004  # the 80% interval's half-width in standard deviations
+SPENT = {"calls": 0.0}  # seconds in ``calls``, for the benchmark's account of its time
 
 BRANCH = "wsd_linear_0.2_T"  # the practical set's extra run: this, at the LR's shortest T
 TARGETS = {  # issue 17: (final_e, gap error, regret, lr-regret); None: no target
@@ -89,17 +101,78 @@ def lr_regret(fit, every) -> float:
     return float(np.mean(out))
 
 
-def evaluate(law_name: str, data: dict, which: str) -> dict:
+def inside(fit, curves) -> tuple[list[bool], list[float]]:
+    """Whether the fit's calibrated 80% interval of each curve's final loss holds it, and
+    the error in the interval's standard deviations, z (|z| <= 1.28 inside)."""
+    held, z = [], []
+    for c in curves:
+        low, high = fit.interval(c.lrs, c.steps[-1:], LEVEL)
+        held.append(bool(low[0] <= c.loss[-1] <= high[0]))
+        z.append(float((c.loss[-1] - (low[0] + high[0]) / 2) / ((high[0] - low[0]) / 2) * Z80))
+    return held, z
+
+
+def calls(fit, group, counted=lambda a, b: True) -> list[tuple[float, bool, bool]]:
+    """(confidence, right, across) of the fit's call on each pair (a, b) of ``group``
+    (curves of one run length) that ``counted`` keeps: P = P(a ends lower) as
+    ``Fit.compare`` of their LRs up to their last step gives it; the call is "a lower" if
+    P >= 0.5, its confidence max(P, 1 - P), right if the measured final losses are so
+    ordered; across: a and b have different peak LRs.
+    ``Fit.compare`` per pair recomputes both runs' predictions and gradients (0.05-0.08 s
+    a pair measured; the benchmark's ~2,000 pairs, 378 in one cross-LR group of 28 runs of
+    50,000 steps, took about 2.5 minutes that way, 6 s this way), so the pairs come from
+    one ``predictive.joint`` of the group, the same
+    maths (var = S_aa + S_bb - 2 S_ab through ``Comparison.of``); the first pair of
+    every group is checked against ``Fit.compare``."""
+    pairs = [(i, j) for i, j in combinations(range(len(group)), 2)
+             if counted(group[i], group[j])]
+    if not pairs:
+        return []
+    clock = time.perf_counter()
+    runs = [c.lrs[: _length(c)] for c in group]
+    mean, cov = predictive.joint(fit, runs)
+    out = []
+    for k, (i, j) in enumerate(pairs):
+        p = Comparison.of(mean[i] - mean[j], cov[i, i] + cov[j, j] - 2 * cov[i, j], LEVEL,
+                          True).p_lower
+        if k == 0:
+            check = fit.compare(runs[i], runs[j]).p_lower
+            assert math.isclose(p, check, rel_tol=1e-9, abs_tol=1e-9), (p, check)
+        lower = group[i].loss[-1] < group[j].loss[-1]
+        across = not math.isclose(runs[i].max(), runs[j].max(), rel_tol=0.01)
+        out.append((max(p, 1 - p), bool(lower if p >= 0.5 else not lower), across))
+    SPENT["calls"] += time.perf_counter() - clock
+    return out
+
+
+def evaluate(law_name: str, data: dict, which: str, calibrated: bool = False) -> dict:
     """Per left-out peak LR, both protocols, for one law and one training set
-    (``which``: "published" or "practical")."""
+    (``which``: "published" or "practical"). ``calibrated``: calibrate every fit on its
+    training curves; add per left-out LR and protocol ``inside`` and ``z`` of the scored
+    curves (``inside``), the unseen fit's ``calls`` and ``calibration`` (sigma,
+    correlation length, training curves), and under "joint" the joint fit's."""
     pick = 0 if which == "published" else 2
     every = [c for train, test, _ in data.values() for c in (*train, *test)]
-    out, seconds = {}, []
+    fitted = {id(c) for d in data.values() for c in d[pick]}
+    out, seconds, calibrating = {}, [], 0.0
+
+    def calibrated_on(fit, curves):
+        nonlocal calibrating
+        clock = time.perf_counter()
+        calibrate(fit, curves)
+        calibrating += time.perf_counter() - clock
+        return (fit.calibration, fit.correlation_length, len(curves))
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clock = time.perf_counter()
         joint = LAWS[law_name]().fit([c for d in data.values() for c in d[pick]])
         seconds.append(time.perf_counter() - clock)
+        if calibrated:
+            out["joint"] = {"calibration": calibrated_on(
+                joint, [c for d in data.values() for c in d[pick]])}
+            held = [c for _, test, _ in data.values() for c in test if id(c) not in fitted]
+            out["joint"]["calls"] = [x for g in _groups(held) for x in calls(joint, g)]
         for peak, (train, test, practical) in data.items():
             fitted_on = practical if which == "practical" else train
             others = [c for p, d in data.items() if p != peak for c in d[pick]]
@@ -112,7 +185,19 @@ def evaluate(law_name: str, data: dict, which: str) -> dict:
                            "lr_regret": lr_regret(unseen, every)},
                 "joint": decisions(joint, [*fitted_on, *held], held),
             }
+            if calibrated:
+                here = {id(c) for c in (*train, *test)}
+                unfitted = [*train, *test, *(c for p, (_, t, _) in data.items() if p != peak
+                                             for c in t if id(c) not in fitted)]
+                calibration = calibrated_on(unseen, others)
+                held_in, z = inside(unseen, [*train, *test])
+                out[peak]["unseen"].update(
+                    calibration=calibration, inside=held_in, z=z,
+                    calls=[x for g in _groups(unfitted) for x in calls(
+                        unseen, g, lambda a, b, here=here: id(a) in here or id(b) in here)])
+                out[peak]["joint"]["inside"], out[peak]["joint"]["z"] = inside(joint, held)
     out["seconds"] = float(np.median(seconds))
+    out["calibration_seconds"] = calibrating
     return out
 
 
