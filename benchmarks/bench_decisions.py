@@ -39,6 +39,7 @@ import time  # noqa: E402
 
 import cross_lr  # noqa: E402
 import numpy as np  # noqa: E402
+import plan_runs  # noqa: E402
 from public_curves import ALL_PEAKS, PEAKS, ROOT, SIZES, authors_fit, mpl, schaipp  # noqa: E402
 
 from lrsched.cli.fit_curve import DEFAULT_LAW  # noqa: E402
@@ -181,6 +182,8 @@ def main() -> None:
     print(several)
     intervals = intervals_section(single, data, crossed)
     print(intervals)
+    planned = plan_runs.section()
+    print(planned)
     OUT.write_text(
         "# Decisions: the end of the run and the winner among schedules\n\n"
         "Written by `python benchmarks/bench_decisions.py` (see its docstring for the "
@@ -192,7 +195,7 @@ def main() -> None:
         "(`development()`: leave one mpl training curve out; the first 12,000 steps of "
         "the mpl training curves, the first 15,000 and 18,000 of the 124M ones). The RMS "
         "is each law's `heldout_error`, the floor of its calibrated interval.\n\n"
-        f"{dev}\n\n{NOTES}\n\n{several}\n\n{intervals}\n")
+        f"{dev}\n\n{NOTES}\n\n{several}\n\n{intervals}\n\n{planned}")
     print(f"wrote {OUT.relative_to(ROOT)}")
 
 

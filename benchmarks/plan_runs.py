@@ -25,7 +25,7 @@ Protocol, per peak LR of the 124M runs (data/curves/schaipp124m: 5e-4, 2e-3, 3e-
   ratio = the recommended run's improvement of gap error / the random branches'. Target
   (issue 18): the mean ratio over the peak LRs >= 1.5.
 
-    python benchmarks/plan_runs.py   # tables; writes benchmarks/results/plan_runs.md
+    python benchmarks/plan_runs.py   # the tables; bench_decisions.py writes them into decisions.md
 """
 
 from __future__ import annotations
@@ -42,13 +42,12 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 from cross_lr import decisions, summary  # noqa: E402
-from public_curves import ALL_PEAKS, ROOT, schaipp  # noqa: E402
+from public_curves import ALL_PEAKS, schaipp  # noqa: E402
 
 from lrsched.choosing import Proposal, plan_runs  # noqa: E402
 from lrsched.curves import Curve  # noqa: E402
 from lrsched.laws import calibrate, default_law  # noqa: E402
 
-OUT = ROOT / "benchmarks" / "results" / "plan_runs.md"
 BRANCH = re.compile(r"wsd_linear_(0\.\d+)_T(\d+)$")
 SIMILAR = 1.5  # a random branch costs within this factor of the recommended one
 TARGET = 1.5  # issue 18: the recommended run improves gap error this many times as much
@@ -115,7 +114,7 @@ def one_peak(peak: str) -> dict:
 
 
 def section() -> str:
-    """The protocol and the tables, as markdown (bench_decisions.py can include it)."""
+    """The protocol and the tables, as markdown (a section of decisions.md)."""
     clock = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -172,12 +171,5 @@ def _verdict(ratio: float) -> str:
     return "met" if ratio >= TARGET else "missed"
 
 
-def main() -> None:
-    text = section()
-    print(text)
-    OUT.write_text(f"# Benchmarks of the run planner\n\n{text}")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-
-
 if __name__ == "__main__":
-    main()
+    print(section())
