@@ -40,9 +40,9 @@ import numpy as np  # noqa: E402
 import lrsched  # noqa: E402
 from lrsched.choosing import candidates, optimize  # noqa: E402
 from lrsched.choosing.prediction import final_loss  # noqa: E402
-from lrsched.cli.fit_curve import odds as shown  # noqa: E402  (the tables' "P(beats best)")
 from lrsched.errors import InputError  # noqa: E402
 from lrsched.laws import calibrate, predictive  # noqa: E402
+from lrsched.laws.predictive import odds_text as shown  # noqa: E402  (the tables' "P(beats best)")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import public_curves  # noqa: E402  (the data sets, with the mpl data's per-step LRs)

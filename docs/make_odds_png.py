@@ -1,6 +1,6 @@
-"""Draw docs/img/odds.png: `lrsched optimize`'s table for a 25,000-step run at peak LR
-2e-3 with its odds, by the default law fitted to the 124M constant and cosine runs, with
-the measured ends of the candidates that were run.
+"""Draw docs/img/odds.png: the rows of `lrsched optimize`'s table for a 25,000-step run
+at peak LR 2e-3 that were also run, with their odds against the best of them, by the
+default law fitted to the 124M constant and cosine runs, and their measured ends.
 
     python docs/make_odds_png.py
 """
@@ -28,8 +28,8 @@ if __name__ == "__main__":
     lrsched.calibrate(fit, train)
     table = lrsched.candidates(fit, STEPS, PEAK)
     measured = {row: float(curves[f"{run}_T{STEPS}"].loss[-1]) for row, run in RUNS.items()}
-    shown = table[:3] + [c for c in table[3:] if c.name in measured]  # best first
-    title = (f"124M, {STEPS:,} steps at 2e-3, {fit.law.name} law fitted to the constant and "
-             "cosine runs:\nthe top three rows of the table and the rows that were run")
+    shown = lrsched.with_odds(fit, [c for c in table if c.name in measured])
+    title = (f"124M, {STEPS:,} steps at 2e-3, the {fit.law.name} law fitted to the constant "
+             "and cosine runs:\nthe choice among the schedules that were run, with its odds")
     save_figure(odds_figure(shown, measured, title=title), ROOT / "docs" / "img" / "odds.png")
     sys.exit(0)

@@ -52,6 +52,7 @@ _LAZY = {
     "anneal_plan": "lrsched.choosing",
     "sweep": "lrsched.choosing",
     "plan_runs": "lrsched.choosing",
+    "with_odds": "lrsched.choosing",
     "Curve": "lrsched.curves",
     "read_curve": "lrsched.curves",
     "GradNormRecorder": "lrsched.recorder",

@@ -17,6 +17,7 @@ from lrsched import drawing
 from lrsched.choosing.optimize import COMMON
 from lrsched.choosing.prediction import fitted_start
 from lrsched.drawing import save_figure
+from lrsched.laws import predictive
 from lrsched.laws.fitting import used_points
 from lrsched.refinement import check_norms, check_steps, on_every_step, refine, smooth
 from lrsched.schedules.preview import plot_schedule, schedule_figure
@@ -153,9 +154,8 @@ def _odds(ax, rows, measured: dict) -> None:
         color = "C2" if i == 0 else "C1" if c.tied else "C0"
         ax.errorbar(c.loss, y[i], xerr=[[c.loss - c.interval[0]], [c.interval[1] - c.loss]],
                     fmt="*" if i == 0 else "o", ms=9 if i == 0 else 4, color=color, capsize=2)
-        odds = "best" if i == 0 else f"{c.beats_best:.0%}" if c.beats_best >= 0.01 else "<1%"
-        ax.annotate(odds, (1.01, y[i]), xycoords=("axes fraction", "data"), va="center",
-                    fontsize=7, color=color)
+        ax.annotate(predictive.odds_text(c.beats_best, tie=False), (1.01, y[i]),
+                    xycoords=("axes fraction", "data"), va="center", fontsize=7, color=color)
         if c.name in measured:
             ax.plot(measured[c.name], y[i], "kx", ms=6)
     ax.set_yticks(y, [c.name for c in rows], fontsize=7)

@@ -15,9 +15,10 @@ from test_fitting import synthetic
 from test_laws import MOM
 
 from lrsched.cli import main
-from lrsched.cli.fit_curve import LAW_NAMES, odds
+from lrsched.cli.fit_curve import LAW_NAMES
 from lrsched.curves import Curve
 from lrsched.laws import LAWS, MomentumLaw
+from lrsched.laws.predictive import odds_text as odds
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "curves" / "mpl" / "25M"
 SCHEDULES = {

@@ -15,10 +15,10 @@ from lrsched.choosing import anneal_plan, candidates, optimize, sweep
 from lrsched.choosing.families import FreeForm
 from lrsched.choosing.prediction import final_loss
 from lrsched.cli import main
-from lrsched.cli.fit_curve import odds
 from lrsched.errors import InputError
 from lrsched.laws import Fit, MomentumLaw, MultiPowerLaw, predictive
 from lrsched.laws.multipower import InstantDropLaw
+from lrsched.laws.predictive import odds_text as odds
 
 PEAK, STEPS, WARMUP = 3e-4, 3000, 200
 DATA = [{"name": "a.csv", "first_step": WARMUP, "lr": [PEAK / WARMUP, PEAK]}]

@@ -130,7 +130,7 @@ def candidates(fit, total_steps: int, peak_lr: float, warmup: int | None = None,
     rows += [_best_decay(run, "cosine", None), _best_decay(run, "linear", None)]
     best_wsd = _best_wsd(run, SHAPES, None, None)
     rows += [best_wsd, _best_free(run, floor, start=best_wsd.schedule)]
-    return _with_odds(fit, rows)
+    return with_odds(fit, rows)
 
 
 def sweep(fit, total_steps: int, peak_lrs, family: str = "wsd", warmup: int | None = None,
@@ -154,12 +154,13 @@ def sweep(fit, total_steps: int, peak_lrs, family: str = "wsd", warmup: int | No
         raise InputError(f"the fit answers for none of the peak LRs {peak_lrs[0]:g}..."
                          f"{peak_lrs[-1]:g} (see the warnings); ask about peak LRs nearer "
                          "the fitted ones")
-    return _with_odds(fit, rows)
+    return with_odds(fit, rows)
 
 
-def _with_odds(fit, rows: list[Candidate]) -> list[Candidate]:
-    """``rows`` with their odds against the predicted best (``predictive.beat_best``, one
-    joint distribution), best first, then by loss."""
+def with_odds(fit, rows: list[Candidate]) -> list[Candidate]:
+    """``rows`` (Candidates: a table, or any list of one's own) with their odds against the
+    best predicted among them (``predictive.beat_best``, one joint distribution), best
+    first, then by loss."""
     best, p = predictive.beat_best(fit, [c.lrs() for c in rows])
     rows = [c._replace(beats_best=float(q), tied=bool(q >= 1 - predictive.RESOLVED))
             for c, q in zip(rows, p)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
 import os
 import sys
 import time
@@ -165,16 +164,6 @@ def _read(paths, args, schedules) -> list:
             for path in paths]
 
 
-def odds(p: float | None, tie: bool = True) -> str:
-    """A chance of beating the best as the tables show it: "best" for the best itself
-    (NaN or None), "<1%", else whole percents rounded down (so only a tie shows 20% or
-    more; ``round`` first: 100 * 0.29 is 28.999...), with "tie" after a tie."""
-    if p is None or math.isnan(p):
-        return "best"
-    text = "<1%" if p < 0.01 else f"{int(round(100 * p, 6))}%"
-    return text + " tie" * (tie and p >= 1 - predictive.RESOLVED)
-
-
 def _warn(command: str, message) -> None:
     print(f"lrsched {command}: warning: {message}", file=sys.stderr)
 
@@ -266,7 +255,7 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
             for i in np.argsort(d["predicted"]):
                 print(f"    {d['curves'][i]:<{width}}predicted {d['predicted'][i]:.4f}  "
                       f"measured {d['actual'][i]:.4f}  P(beats best) "
-                      f"{odds(d['beats_best'][i])}", file=out)
+                      f"{predictive.odds_text(d['beats_best'][i])}", file=out)
     return out.getvalue().rstrip()
 
 

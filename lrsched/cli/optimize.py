@@ -12,11 +12,12 @@ import numpy as np
 
 from lrsched.choosing import candidates, fitted_peak_lrs, sweep
 from lrsched.choosing.optimize import COMMON
-from lrsched.cli.fit_curve import ODDS, odds
+from lrsched.cli.fit_curve import ODDS
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, check_outputs, json_ready
 from lrsched.laws import load_fit, predictive
+from lrsched.laws.predictive import odds_text as odds
 from lrsched.plot import lr_sweep_figure, optimize_figure, save_figure
 
 SHOWN = 60  # characters of a spec shown in the table

@@ -19,6 +19,8 @@ covariance
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.stats import norm
 
@@ -131,3 +133,13 @@ def beat_best(fit, runs) -> tuple[int, np.ndarray]:
     p[variance == 0] = np.where(mean[variance == 0] == mean[best], 0.5, 0.0)
     p[best] = np.nan
     return best, p
+
+
+def odds_text(p: float | None, tie: bool = True) -> str:
+    """A chance of beating the best as the tables show it: "best" for the best itself
+    (NaN or None), "<1%", else whole percents rounded down (so only a tie shows 20% or
+    more; ``round`` first: 100 * 0.29 is 28.999...), with "tie" after a tie."""
+    if p is None or math.isnan(p):
+        return "best"
+    text = "<1%" if p < 0.01 else f"{int(round(100 * p, 6))}%"
+    return text + " tie" * (tie and p >= 1 - RESOLVED)
