@@ -26,8 +26,6 @@ from lrsched.schedules import from_spec
 LAW_NAMES = ("auto", *LAWS)
 DEFAULT_LAW = "blend"  # for curves of one peak LR; of several: cross-lr (``default_law``)
 METRICS = ("r2", "mae", "rmse", "pred_e", "worst_e", "final_e", "n")
-ODDS = (f"P(beats best): the fit's chance of ending lower than the best; tie: within the "
-        f"fit's resolution of the best (a chance of {1 - predictive.RESOLVED:.0%} or more)")
 
 
 def register(sub) -> None:
@@ -245,7 +243,7 @@ def _report(fit, train, test, scores, mean, decisions, seconds) -> str:
               f"{100 * fit.calibration:.2f}% (sets the width of `predict`'s interval)", file=out)
     if decisions:
         print("\nruns of equal length: predicted vs measured final loss, best first", file=out)
-        print(f"  {ODDS}", file=out)
+        print(f"  {predictive.ODDS_LEGEND}", file=out)
         several = any(d["peak_lr"] is None for d in decisions)
         for d in decisions:
             where = ("" if not several else " across peak LRs" if d["peak_lr"] is None

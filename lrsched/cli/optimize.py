@@ -12,12 +12,10 @@ import numpy as np
 
 from lrsched.choosing import candidates, fitted_peak_lrs, sweep
 from lrsched.choosing.optimize import COMMON
-from lrsched.cli.fit_curve import ODDS
 from lrsched.cli.types import non_negative_int, positive_float, positive_int
 from lrsched.errors import InputError
 from lrsched.files import atomic_path, check_outputs, json_ready
 from lrsched.laws import load_fit, predictive
-from lrsched.laws.predictive import odds_text as odds
 from lrsched.plot import lr_sweep_figure, optimize_figure, save_figure
 
 SHOWN = 60  # characters of a spec shown in the table
@@ -106,8 +104,9 @@ def run(args) -> int:
     print(_table(table))
     print(_comparison(table))
     print(_resolution(table, lambda c: c.name))
-    versus = ("" if result is table[0] else f", {odds(result.beats_best, tie=False)} chance "
-              f"of beating the best{' (a tie)' * result.tied}")
+    chance = predictive.odds_text(result.beats_best, tie=False)
+    versus = ("" if result is table[0] else f", {chance} chance of beating the best"
+              f"{' (a tie)' * result.tied}")
     print(f"result (--family {args.family}): {result.name}, final loss {result.loss:.4f} "
           f"[{result.interval[0]:.4f}, {result.interval[1]:.4f}]{versus}")
     print(f"spec: {result.schedule.to_spec()}")
@@ -167,8 +166,8 @@ def _table(table, by_peak_lr: bool = False) -> str:
         spec = spec if len(spec) <= SHOWN else spec[:SHOWN - 3] + "..."
         lines.append(f"{key:>{pad}}  {c.name:<{width}}{c.loss:>10.4f}  "
                      f"{c.interval[0]:.4f}-{c.interval[1]:.4f}  {c.loss - table[0].loss:>+8.4f}"
-                     f"  {odds(c.beats_best):>13}  {spec}")
-    return "\n".join([*lines, ODDS])
+                     f"  {predictive.odds_text(c.beats_best):>13}  {spec}")
+    return "\n".join([*lines, predictive.ODDS_LEGEND])
 
 
 def _resolution(table, label) -> str:
@@ -177,7 +176,8 @@ def _resolution(table, label) -> str:
     if not ties:
         return (f"resolved: every other candidate has < {1 - predictive.RESOLVED:.0%} "
                 f"chance of beating {label(table[0])}")
-    named = ", ".join(f"{label(c)} ({odds(c.beats_best, tie=False)})" for c in ties[:NAMED])
+    named = ", ".join(f"{label(c)} ({predictive.odds_text(c.beats_best, tie=False)})"
+                      for c in ties[:NAMED])
     more = f" and {len(ties) - NAMED} more (tie in the table)" if len(ties) > NAMED else ""
     return (f"not resolved: {len(ties)} candidate{'s' * (len(ties) > 1)} within the fit's "
             f"resolution of {label(table[0])}: {named}{more}")

@@ -126,8 +126,7 @@ class Fit:
         lrs = as_lrs(lrs)
         prepared = self.law.prepare(lrs, as_steps(steps, lrs.size))
         pred = self.law.evaluate(self.params, prepared)
-        relative = self.law.heldout_error if self.calibration is None else self.calibration
-        sd = np.hypot(self._param_sd(prepared, pred), relative * pred)
+        sd = np.hypot(self._param_sd(prepared, pred), predictive.relative_error(self) * pred)
         z = norm.ppf(0.5 + level / 2)
         return pred - z * sd, pred + z * sd
 

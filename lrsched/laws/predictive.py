@@ -78,10 +78,15 @@ def final_losses(fit, runs) -> np.ndarray:
                      for lrs in runs])
 
 
+def relative_error(fit) -> float:
+    """sigma: the fit's ``calibration``, or uncalibrated, its law's ``heldout_error``."""
+    return fit.law.heldout_error if fit.calibration is None else fit.calibration
+
+
 def model_covariance(fit, runs, mean: np.ndarray) -> np.ndarray:
     """sigma^2 diag(m) R diag(m): the law's own error, shared by alike runs (``mean``: their
     ``final_losses``)."""
-    sigma = fit.law.heldout_error if fit.calibration is None else fit.calibration
+    sigma = relative_error(fit)
     length = fit.correlation_length or CORRELATION_LENGTH
     return sigma**2 * np.outer(mean, mean) * correlations(runs, length)
 
@@ -133,6 +138,10 @@ def beat_best(fit, runs) -> tuple[int, np.ndarray]:
     p[variance == 0] = np.where(mean[variance == 0] == mean[best], 0.5, 0.0)
     p[best] = np.nan
     return best, p
+
+
+ODDS_LEGEND = (f"P(beats best): the fit's chance of ending lower than the best; tie: within "
+               f"the fit's resolution of the best (a chance of {1 - RESOLVED:.0%} or more)")
 
 
 def odds_text(p: float | None, tie: bool = True) -> str:
